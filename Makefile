@@ -26,11 +26,11 @@ all: $(TCPPROXY)
 $(TCPPROXY): $(CS_SOURCES)
 	@if command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || command -v clang >/dev/null 2>&1; then \
 	  dotnet publish $(CLI_PROJ) -c Release -r linux-x64 -o $(BUILD)/aot -p:PublishAot=true --nologo -v quiet \
-	  && cp $(BUILD)/aot/tcpproxy $(TCPPROXY); \
+	  && cp $(BUILD)/aot/tcpproxy $(TCPPROXY).new && mv -f $(TCPPROXY).new $(TCPPROXY); \
 	else \
 	  echo "warning: no C toolchain for NativeAOT; building a framework-dependent ./tcpproxy" >&2; \
 	  dotnet publish $(CLI_PROJ) -c Release -o $(BUILD)/fdd -p:PublishAot=false --nologo -v quiet \
-	  && printf '#!/bin/sh\nexec "%s/fdd/tcpproxy" "$$@"\n' "$(BUILD)" > $(TCPPROXY) && chmod +x $(TCPPROXY); \
+	  && printf '#!/bin/sh\nexec "%s/fdd/tcpproxy" "$$@"\n' "$(BUILD)" > $(TCPPROXY).new && chmod +x $(TCPPROXY).new && mv -f $(TCPPROXY).new $(TCPPROXY); \
 	fi
 	@test -x $(TCPPROXY) && echo "built $(TCPPROXY)"
 

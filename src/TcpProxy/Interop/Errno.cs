@@ -1,0 +1,63 @@
+namespace TcpProxy.Interop;
+
+/// <summary>
+/// The errno values the proxy acts on, by name. Linux numbers: this folder is
+/// the only place that knows them; a macOS backend brings its own table.
+/// </summary>
+public static class Errno
+{
+    public const int EPERM = 1;
+    public const int ENOENT = 2;
+    public const int EINTR = 4;
+    public const int EBADF = 9;
+    public const int EAGAIN = 11; // == EWOULDBLOCK on Linux
+    public const int ENOMEM = 12;
+    public const int EACCES = 13;
+    public const int EINVAL = 22;
+    public const int ENFILE = 23;
+    public const int EMFILE = 24;
+    public const int EPIPE = 32;
+    public const int EPROTO = 71;
+    public const int EAFNOSUPPORT = 97;
+    public const int EADDRINUSE = 98;
+    public const int EADDRNOTAVAIL = 99;
+    public const int ENETUNREACH = 101;
+    public const int ECONNABORTED = 103;
+    public const int ECONNRESET = 104;
+    public const int ENOBUFS = 105;
+    public const int ENOTCONN = 107;
+    public const int ETIMEDOUT = 110;
+    public const int ECONNREFUSED = 111;
+    public const int EHOSTUNREACH = 113;
+    public const int EINPROGRESS = 115;
+
+    /// <summary>The symbolic name for logs ("ECONNREFUSED"); no allocation for known values.</summary>
+    public static string Name(int errno) => errno switch
+    {
+        EPERM => "EPERM",
+        ENOENT => "ENOENT",
+        EINTR => "EINTR",
+        EBADF => "EBADF",
+        EAGAIN => "EAGAIN",
+        ENOMEM => "ENOMEM",
+        EACCES => "EACCES",
+        EINVAL => "EINVAL",
+        ENFILE => "ENFILE",
+        EMFILE => "EMFILE",
+        EPIPE => "EPIPE",
+        EPROTO => "EPROTO",
+        EAFNOSUPPORT => "EAFNOSUPPORT",
+        EADDRINUSE => "EADDRINUSE",
+        EADDRNOTAVAIL => "EADDRNOTAVAIL",
+        ENETUNREACH => "ENETUNREACH",
+        ECONNABORTED => "ECONNABORTED",
+        ECONNRESET => "ECONNRESET",
+        ENOBUFS => "ENOBUFS",
+        ENOTCONN => "ENOTCONN",
+        ETIMEDOUT => "ETIMEDOUT",
+        ECONNREFUSED => "ECONNREFUSED",
+        EHOSTUNREACH => "EHOSTUNREACH",
+        EINPROGRESS => "EINPROGRESS",
+        _ => "errno " + errno.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+}

@@ -1,0 +1,53 @@
+using System.Runtime.InteropServices;
+
+namespace TcpProxy.Interop;
+
+/// <summary>
+/// libc calls that Tmds.LibC does not bind (name resolution, resource limits),
+/// declared here so every P/Invoke of the proxy stays in this folder.
+/// </summary>
+internal static unsafe partial class NativeMethods
+{
+    private const string LibC = "libc.so.6";
+
+    public const int RLIMIT_NOFILE = 7;
+
+    public const int AI_PASSIVE = 0x0001;
+    public const int AI_NUMERICHOST = 0x0004;
+    public const int AI_NUMERICSERV = 0x0400;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct RLimit
+    {
+        public ulong Current;
+        public ulong Maximum;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct AddrInfo
+    {
+        public int Flags;
+        public int Family;
+        public int SocketType;
+        public int Protocol;
+        public uint AddressLength;
+        public byte* Address;
+        public byte* CanonicalName;
+        public AddrInfo* Next;
+    }
+
+    [LibraryImport(LibC, EntryPoint = "getrlimit", SetLastError = true)]
+    public static partial int GetRLimit(int resource, RLimit* limit);
+
+    [LibraryImport(LibC, EntryPoint = "setrlimit", SetLastError = true)]
+    public static partial int SetRLimit(int resource, RLimit* limit);
+
+    [LibraryImport(LibC, EntryPoint = "getaddrinfo", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int GetAddrInfo(string? node, string service, AddrInfo* hints, AddrInfo** result);
+
+    [LibraryImport(LibC, EntryPoint = "freeaddrinfo")]
+    public static partial void FreeAddrInfo(AddrInfo* info);
+
+    [LibraryImport(LibC, EntryPoint = "gai_strerror")]
+    public static partial byte* GaiStrError(int code);
+}

@@ -1,0 +1,101 @@
+using System;
+using TcpProxy.Interop;
+using TcpProxy.Reactor;
+
+namespace TcpProxy.Proxy;
+
+/// <summary>
+/// Connects one accepted client to the destination without blocking:
+/// connect() → EINPROGRESS → writable → SO_ERROR, trying each resolved
+/// address in turn. On success it hands both fds to a new <see cref="ProxyPair"/>;
+/// when every address fails the client is reset at once.
+/// </summary>
+internal sealed class Connector
+{
+    private readonly ProxyContext _context;
+    private readonly int _client;
+    private readonly long _number;
+    private readonly string? _peerName;
+    private readonly Action _onWritable;
+    private int _server = -1;
+    private int _addressIndex;
+    private int _lastError;
+
+    public Connector(ProxyContext context, int client, long number, string? peerName)
+    {
+        _context = context;
+        _client = client;
+        _number = number;
+        _peerName = peerName;
+        _onWritable = OnWritable;
+    }
+
+    public void Start() => TryNextAddress();
+
+    private void TryNextAddress()
+    {
+        SocketAddress[] destinations = _context.Destinations;
+        for (; _addressIndex < destinations.Length; _addressIndex++)
+        {
+            ref SocketAddress destination = ref destinations[_addressIndex];
+            int fd = Sys.StreamSocket(destination.Family);
+            if (fd < 0)
+            {
+                _lastError = -fd;
+                continue;
+            }
+            int rc = Sys.Connect(fd, destination);
+            if (rc == 0 || rc == -Errno.EINPROGRESS)
+            {
+                int added = _context.Reactor.Add(fd, IoEvents.None);
+                if (added == 0)
+                {
+                    _server = fd;
+                    if (rc == 0)
+                        Connected();
+                    else
+                        _context.Reactor.SetCallback(fd, IoEvents.Writable, _onWritable);
+                    return;
+                }
+                rc = added;
+            }
+            _lastError = -rc;
+            Sys.Close(fd);
+        }
+        Fail();
+    }
+
+    private void OnWritable()
+    {
+        Reactor.Reactor reactor = _context.Reactor;
+        reactor.SetCallback(_server, IoEvents.Writable, null);
+        int error = Sys.GetPendingError(_server);
+        if (error == 0)
+        {
+            Connected();
+            return;
+        }
+        _lastError = error;
+        reactor.Remove(_server);
+        Sys.Close(_server);
+        _server = -1;
+        _addressIndex++;
+        TryNextAddress();
+    }
+
+    private void Connected()
+    {
+        Sys.SetNoDelay(_server);
+        new ProxyPair(_context, _client, _server, _number, _peerName).Start();
+    }
+
+    private void Fail()
+    {
+        // Everything was tried: warn at the normal level, since the operator must act.
+        _context.Log.Info("#" + _number.ToString(System.Globalization.CultureInfo.InvariantCulture) + " " + (_peerName ?? "client")
+            + ": cannot connect to " + _context.DestinationName + ": " + Errno.Name(_lastError) + "; closing the client");
+        Sys.SetAbortOnClose(_client);
+        Sys.Close(_client);
+        _context.OpenConnections--;
+    }
+}

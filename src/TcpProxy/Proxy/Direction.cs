@@ -1,0 +1,217 @@
+using System;
+using TcpProxy.Interop;
+using TcpProxy.Reactor;
+
+namespace TcpProxy.Proxy;
+
+/// <summary>
+/// One way of a pair: read from the source into the ring while it has room,
+/// write from the ring to the sink at once, pass the source's EOF on as
+/// shutdown(SHUT_WR) once the ring is drained, and abort the pair when
+/// buffered data could not be written for the stall timeout.
+/// </summary>
+internal sealed unsafe class Direction
+{
+    // Reads per callback before yielding to other fds (libuv uses 32 for the same reason).
+    private const int ReadBudget = 16;
+
+    private readonly ProxyPair _pair;
+    private readonly Reactor.Reactor _reactor;
+    private readonly int _source;
+    private readonly int _sink;
+    private readonly RingBuffer _ring;
+    private readonly Timer _stallTimer;
+    private readonly long _stallTimeoutMs;
+    private readonly Action _onSourceReadable;
+    private readonly Action _onSinkWritable;
+    private long _lastProgressMs;
+    private bool _reading;
+    private bool _waitingForSink;
+
+    public Direction(ProxyPair pair, ProxyContext context, int source, int sink, string name)
+    {
+        _pair = pair;
+        _reactor = context.Reactor;
+        _source = source;
+        _sink = sink;
+        _ring = new RingBuffer(context.BufferSize);
+        _stallTimeoutMs = context.StallTimeoutMs;
+        _onSourceReadable = OnSourceReadable;
+        _onSinkWritable = OnSinkWritable;
+        _stallTimer = new Timer(OnStallTimer);
+        Name = name;
+    }
+
+    /// <summary>"up" (client to server) or "down"; for logs.</summary>
+    public string Name { get; }
+
+    public long BytesForwarded { get; private set; }
+
+    public bool SourceEnded { get; private set; }
+
+    public bool SinkShutDown { get; private set; }
+
+    /// <summary>The read error that ended the source, 0 for a clean EOF.</summary>
+    public int SourceError { get; private set; }
+
+    public bool IsFinished => SinkShutDown;
+
+    public void Start() => ResumeReading();
+
+    /// <summary>Releases the ring and the timer; the pair closes the fds.</summary>
+    public void Release()
+    {
+        _reactor.Timers.Cancel(_stallTimer);
+        _ring.Dispose();
+    }
+
+    private void OnSourceReadable()
+    {
+        for (int i = 0; i < ReadBudget; i++)
+        {
+            if (_ring.IsFull)
+            {
+                // High-water mark: stop reading until the sink drains some of it.
+                PauseReading();
+                return;
+            }
+            _ring.GetFreeSegments(out byte* first, out int firstLength, out byte* second, out int secondLength);
+            long n = Sys.Receive(_source, first, firstLength, second, secondLength);
+            if (n > 0)
+            {
+                if (_ring.IsEmpty)
+                    StartStallClock();
+                _ring.Commit((int)n);
+                // A short read emptied the socket: the next edge will say when there
+                // is more — unless the peer's FIN came with this data, which raises none.
+                bool drained = n < firstLength + secondLength && !_reactor.PeerHungUp(_source);
+                if (drained)
+                    _reactor.ClearReady(_source, IoEvents.Readable);
+                if (!Flush() || drained)
+                    return;
+                continue;
+            }
+            if (n == 0)
+            {
+                EndSource(0);
+                return;
+            }
+            int errno = (int)-n;
+            if (errno == Errno.EINTR)
+                continue;
+            if (errno == Errno.EAGAIN)
+            {
+                _reactor.ClearReady(_source, IoEvents.Readable);
+                return;
+            }
+            // A read error ends this direction like EOF; the other one carries on.
+            EndSource(errno);
+            return;
+        }
+    }
+
+    private void OnSinkWritable()
+    {
+        _waitingForSink = false;
+        _reactor.SetCallback(_sink, IoEvents.Writable, null);
+        Flush();
+    }
+
+    /// <summary>
+    /// Writes what the ring holds; then passes EOF on or resumes reading.
+    /// Returns false when the pair was closed, so callers stop touching it.
+    /// </summary>
+    private bool Flush()
+    {
+        while (!_ring.IsEmpty && !_waitingForSink)
+        {
+            _ring.GetDataSegments(out byte* first, out int firstLength, out byte* second, out int secondLength);
+            long n = Sys.Send(_sink, first, firstLength, second, secondLength);
+            if (n > 0)
+            {
+                _ring.Consume((int)n);
+                BytesForwarded += n;
+                _lastProgressMs = _reactor.NowMs;
+                // A short write filled the socket buffer: an edge will come when it has room.
+                if (n < firstLength + secondLength)
+                    WaitForSink();
+                continue;
+            }
+            int errno = (int)-n;
+            if (errno == Errno.EINTR)
+                continue;
+            if (errno == Errno.EAGAIN)
+            {
+                WaitForSink();
+                break;
+            }
+            _pair.Abort("write error " + Errno.Name(errno) + " to " + _pair.SideName(_sink));
+            return false;
+        }
+        if (_ring.IsEmpty && SourceEnded)
+            return ShutdownSink();
+        if (!_reading && !SourceEnded && !_ring.IsFull)
+            ResumeReading();
+        return true;
+    }
+
+    private void WaitForSink()
+    {
+        _reactor.ClearReady(_sink, IoEvents.Writable);
+        _waitingForSink = true;
+        _reactor.SetCallback(_sink, IoEvents.Writable, _onSinkWritable);
+    }
+
+    private void PauseReading()
+    {
+        _reading = false;
+        _reactor.SetCallback(_source, IoEvents.Readable, null);
+    }
+
+    private void ResumeReading()
+    {
+        _reading = true;
+        _reactor.SetCallback(_source, IoEvents.Readable, _onSourceReadable);
+    }
+
+    private void EndSource(int errno)
+    {
+        SourceEnded = true;
+        SourceError = errno;
+        PauseReading();
+        if (_ring.IsEmpty)
+            ShutdownSink();
+    }
+
+    /// <summary>Passes the source's EOF on; returns false when that finished the pair.</summary>
+    private bool ShutdownSink()
+    {
+        if (SinkShutDown)
+            return true;
+        SinkShutDown = true;
+        _reactor.Timers.Cancel(_stallTimer);
+        int rc = Sys.ShutdownWrite(_sink);
+        // ENOTCONN: the peer reset already; the other direction will see it on its read.
+        if (rc < 0 && _pair.Log.IsVerbose)
+            _pair.Log.Verbose("shutdown of " + _pair.SideName(_sink) + " failed: " + Errno.Name(-rc));
+        return _pair.CloseIfFinished();
+    }
+
+    private void StartStallClock()
+    {
+        _lastProgressMs = _reactor.NowMs;
+        if (!_stallTimer.IsArmed)
+            _reactor.Timers.Arm(_stallTimer, _lastProgressMs + _stallTimeoutMs);
+    }
+
+    private void OnStallTimer()
+    {
+        if (_ring.IsEmpty)
+            return;
+        long stalledMs = _reactor.NowMs - _lastProgressMs;
+        if (stalledMs >= _stallTimeoutMs)
+            _pair.Abort("stalled: " + _ring.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) + " B buffered " + Name + " unwritten for " + (stalledMs / 1000.0).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " s");
+        else
+            _reactor.Timers.Arm(_stallTimer, _lastProgressMs + _stallTimeoutMs);
+    }
+}

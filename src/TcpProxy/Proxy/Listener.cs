@@ -1,0 +1,182 @@
+using System;
+using TcpProxy.Interop;
+using TcpProxy.Reactor;
+
+namespace TcpProxy.Proxy;
+
+/// <summary>
+/// The listening socket: accepts until EAGAIN (within a budget per callback)
+/// and starts a <see cref="Connector"/> per client. When descriptors run out
+/// it stops accepting for a short pause instead of spinning on EMFILE, and
+/// says so once per episode.
+/// </summary>
+public sealed class Listener : IDisposable
+{
+    private const int AcceptBudget = 64;
+    private const int DescriptorPauseMs = 100;
+
+    private readonly ProxyContext _context;
+    private readonly int _fd;
+    private readonly Action _onReadable;
+    private readonly Timer _resumeTimer;
+    private bool _exhausted;
+
+    private Listener(ProxyContext context, int fd, SocketAddress boundAddress)
+    {
+        _context = context;
+        _fd = fd;
+        Address = boundAddress;
+        _onReadable = OnReadable;
+        _resumeTimer = new Timer(Resume);
+    }
+
+    /// <summary>The address actually bound (the port filled in when 0 was asked for).</summary>
+    public SocketAddress Address { get; }
+
+    /// <summary>
+    /// Binds and listens. Without a bind address: IPv6 any with V6ONLY off, so
+    /// one socket serves IPv4 and IPv6 clients; IPv4 any where IPv6 is absent.
+    /// Returns null with a one-line error.
+    /// </summary>
+    public static Listener? Open(ProxyContext context, string? bindAddress, int port, out string? error)
+    {
+        string? resolveError = null;
+        SocketAddress[]? candidates = bindAddress is null
+            ? WildcardAddresses(port)
+            : AddressResolver.Resolve(bindAddress, port, passive: true, out resolveError);
+        if (candidates is null || candidates.Length == 0)
+        {
+            error = "cannot resolve bind address '" + bindAddress + "': " + resolveError;
+            return null;
+        }
+        int lastError = 0;
+        foreach (SocketAddress candidate in candidates)
+        {
+            int fd = Sys.StreamSocket(candidate.Family);
+            if (fd < 0)
+            {
+                lastError = -fd;
+                continue;
+            }
+            int rc = Prepare(fd, candidate);
+            if (rc == 0)
+            {
+                error = null;
+                SocketAddress bound = default;
+                Sys.GetSocketName(fd, ref bound);
+                var listener = new Listener(context, fd, bound);
+                rc = context.Reactor.Add(fd, IoEvents.Readable);
+                if (rc == 0)
+                {
+                    context.Reactor.SetCallback(fd, IoEvents.Readable, listener._onReadable);
+                    return listener;
+                }
+            }
+            lastError = -rc;
+            Sys.Close(fd);
+        }
+        error = "cannot listen on port " + port.ToString(System.Globalization.CultureInfo.InvariantCulture) + ": " + Describe(lastError);
+        return null;
+    }
+
+    private static int Prepare(int fd, in SocketAddress address)
+    {
+        int rc = Sys.SetReuseAddress(fd);
+        if (rc == 0 && address.Family == SocketAddress.AF_INET6)
+            rc = Sys.SetIPv6Only(fd, false);
+        if (rc == 0)
+            rc = Sys.Bind(fd, address);
+        if (rc == 0)
+            rc = Sys.Listen(fd, 4096);
+        return rc;
+    }
+
+    private static SocketAddress[] WildcardAddresses(int port)
+    {
+        SocketAddress[]? v6 = AddressResolver.Resolve("::", port, passive: true, out _);
+        SocketAddress[]? v4 = AddressResolver.Resolve("0.0.0.0", port, passive: true, out _);
+        if (v6 is null)
+            return v4 ?? Array.Empty<SocketAddress>();
+        return v4 is null ? v6 : [v6[0], v4[0]];
+    }
+
+    private static string Describe(int errno) => errno switch
+    {
+        Errno.EADDRINUSE => "address already in use (EADDRINUSE)",
+        Errno.EACCES => "permission denied (EACCES)",
+        Errno.EADDRNOTAVAIL => "address not available on this machine (EADDRNOTAVAIL)",
+        _ => Errno.Name(errno),
+    };
+
+    private void OnReadable()
+    {
+        for (int i = 0; i < AcceptBudget; i++)
+        {
+            SocketAddress peer = default;
+            int fd = Sys.Accept(_fd, ref peer);
+            if (fd >= 0)
+            {
+                Accepted(fd, peer);
+                continue;
+            }
+            int errno = -fd;
+            switch (errno)
+            {
+                case Errno.EAGAIN:
+                    _context.Reactor.ClearReady(_fd, IoEvents.Readable);
+                    return;
+                case Errno.EINTR:
+                case Errno.ECONNABORTED:
+                case Errno.EPROTO:
+                    continue;
+                case Errno.EMFILE:
+                case Errno.ENFILE:
+                case Errno.ENOBUFS:
+                case Errno.ENOMEM:
+                    PauseAccepting(errno);
+                    return;
+                default:
+                    _context.Log.Error("accept failed: " + Errno.Name(errno));
+                    PauseAccepting(errno);
+                    return;
+            }
+        }
+    }
+
+    private void Accepted(int fd, in SocketAddress peer)
+    {
+        if (_exhausted)
+        {
+            _exhausted = false;
+            _context.Log.Info("accepting again (" + _context.OpenConnections.ToString(System.Globalization.CultureInfo.InvariantCulture) + " connections open)");
+        }
+        Sys.SetNoDelay(fd);
+        long number = ++_context.AcceptedConnections;
+        _context.OpenConnections++;
+        string? peerName = _context.Log.IsVerbose ? peer.ToString() : null;
+        new Connector(_context, fd, number, peerName).Start();
+    }
+
+    // Pending clients stay in the backlog; the timer retries, and the edge
+    // state is kept, so the retry accepts without waiting for a new client.
+    private void PauseAccepting(int errno)
+    {
+        if (!_exhausted)
+        {
+            _exhausted = true;
+            _context.Log.Info("accept: " + Errno.Name(errno) + " with " + _context.OpenConnections.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                + " connections open; pausing accepts, retrying every " + DescriptorPauseMs.ToString(System.Globalization.CultureInfo.InvariantCulture) + " ms");
+        }
+        _context.Reactor.SetCallback(_fd, IoEvents.Readable, null);
+        _context.Reactor.Timers.Arm(_resumeTimer, _context.Reactor.NowMs + DescriptorPauseMs);
+    }
+
+    private void Resume() => _context.Reactor.SetCallback(_fd, IoEvents.Readable, _onReadable);
+
+    public void Dispose()
+    {
+        _context.Reactor.Timers.Cancel(_resumeTimer);
+        _context.Reactor.Remove(_fd);
+        Sys.Close(_fd);
+    }
+}

@@ -1,0 +1,35 @@
+using TcpProxy.Interop;
+
+namespace TcpProxy.Proxy;
+
+/// <summary>What every connection of one listener shares: the loop, the log, the destination, the limits, the counters.</summary>
+public sealed class ProxyContext
+{
+    public ProxyContext(Reactor.Reactor reactor, Log log, SocketAddress[] destinations, string destinationName, int bufferSize, long stallTimeoutMs)
+    {
+        Reactor = reactor;
+        Log = log;
+        Destinations = destinations;
+        DestinationName = destinationName;
+        BufferSize = bufferSize;
+        StallTimeoutMs = stallTimeoutMs;
+    }
+
+    public Reactor.Reactor Reactor { get; }
+
+    public Log Log { get; }
+
+    public SocketAddress[] Destinations { get; }
+
+    public string DestinationName { get; }
+
+    public int BufferSize { get; }
+
+    public long StallTimeoutMs { get; }
+
+    /// <summary>Clients accepted and not yet closed, connecting ones included.</summary>
+    public int OpenConnections { get; set; }
+
+    /// <summary>Clients accepted since start; numbers connections in the log.</summary>
+    public long AcceptedConnections { get; set; }
+}

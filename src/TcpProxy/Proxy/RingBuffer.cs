@@ -1,0 +1,99 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace TcpProxy.Proxy;
+
+/// <summary>
+/// A fixed-capacity byte ring in native memory. The kernel reads straight into
+/// its free space and writes straight from its filled space: each is at most
+/// two segments, handed to one recvmsg/sendmsg, with no copy through arrays.
+/// </summary>
+public sealed unsafe class RingBuffer : IDisposable
+{
+    private byte* _memory;
+    private int _start;
+
+    public RingBuffer(int capacity)
+    {
+        if (capacity <= 0)
+            throw new ArgumentOutOfRangeException(nameof(capacity));
+        Capacity = capacity;
+        _memory = (byte*)NativeMemory.Alloc((nuint)capacity);
+    }
+
+    public int Capacity { get; }
+
+    public int Count { get; private set; }
+
+    public int Free => Capacity - Count;
+
+    public bool IsEmpty => Count == 0;
+
+    public bool IsFull => Count == Capacity;
+
+    /// <summary>The free space, first segment at the write position, second wrapped to the start (may be empty).</summary>
+    public void GetFreeSegments(out byte* first, out int firstLength, out byte* second, out int secondLength)
+    {
+        int end = _start + Count;
+        if (end >= Capacity)
+        {
+            first = _memory + (end - Capacity);
+            firstLength = Capacity - Count;
+            second = null;
+            secondLength = 0;
+        }
+        else
+        {
+            first = _memory + end;
+            firstLength = Capacity - end;
+            second = _memory;
+            secondLength = _start;
+        }
+    }
+
+    /// <summary>The filled space in order, first segment at the read position, second wrapped (may be empty).</summary>
+    public void GetDataSegments(out byte* first, out int firstLength, out byte* second, out int secondLength)
+    {
+        first = _memory + _start;
+        if (_start + Count > Capacity)
+        {
+            firstLength = Capacity - _start;
+            second = _memory;
+            secondLength = Count - firstLength;
+        }
+        else
+        {
+            firstLength = Count;
+            second = null;
+            secondLength = 0;
+        }
+    }
+
+    /// <summary>Marks count bytes of the free space (in segment order) as filled.</summary>
+    public void Commit(int count)
+    {
+        if ((uint)count > (uint)Free)
+            throw new ArgumentOutOfRangeException(nameof(count));
+        Count += count;
+    }
+
+    /// <summary>Releases count bytes from the front of the data.</summary>
+    public void Consume(int count)
+    {
+        if ((uint)count > (uint)Count)
+            throw new ArgumentOutOfRangeException(nameof(count));
+        Count -= count;
+        // An empty ring restarts at offset 0 so the next read gets one contiguous segment.
+        int start = _start + count;
+        _start = Count == 0 ? 0 : start >= Capacity ? start - Capacity : start;
+    }
+
+    public void Dispose()
+    {
+        if (_memory != null)
+        {
+            NativeMemory.Free(_memory);
+            _memory = null;
+        }
+    }
+}

@@ -1,0 +1,105 @@
+using System;
+using System.Globalization;
+using TcpProxy.Interop;
+using TcpProxy.Proxy;
+using TcpProxy.Reactor;
+
+namespace TcpProxy;
+
+/// <summary>
+/// Wires one reactor, its poller and a listener from the options, and runs
+/// the loop until SIGINT/SIGTERM (or <see cref="RequestStop"/>).
+/// </summary>
+public sealed class ProxyServer : IDisposable
+{
+    private readonly Reactor.Reactor _reactor;
+    private readonly Listener _listener;
+    private readonly ShutdownSignal _shutdown;
+
+    private ProxyServer(Reactor.Reactor reactor, Listener listener, ShutdownSignal shutdown, ProxyContext context)
+    {
+        _reactor = reactor;
+        _listener = listener;
+        _shutdown = shutdown;
+        Context = context;
+    }
+
+    public ProxyContext Context { get; }
+
+    public Reactor.Reactor Reactor => _reactor;
+
+    /// <summary>The port the proxy listens on (useful when 0 was asked for).</summary>
+    public int ListenPort => _listener.Address.Port;
+
+    /// <summary>Resolves, raises the fd limit, binds and listens. Null with a one-line error on failure.</summary>
+    public static ProxyServer? Create(ProxyOptions options, Log log, out string? error)
+    {
+        SocketAddress[]? destinations = AddressResolver.Resolve(options.DestinationHost, options.DestinationPort, passive: false, out string? resolveError);
+        if (destinations is null)
+        {
+            error = "cannot resolve destination '" + options.DestinationHost + "': " + resolveError;
+            return null;
+        }
+        long fileLimit = ResourceLimits.RaiseFileLimit();
+        if (fileLimit < 0)
+            log.Info("cannot raise the descriptor limit: " + Errno.Name((int)-fileLimit));
+
+        EpollPoller? poller = EpollPoller.Create(out int pollerErrno);
+        if (poller is null)
+        {
+            error = "cannot create the epoll instance: " + Errno.Name(pollerErrno);
+            return null;
+        }
+        var reactor = new Reactor.Reactor(poller);
+        string destinationName = options.DestinationHost + ":" + options.DestinationPort.ToString(CultureInfo.InvariantCulture);
+        var context = new ProxyContext(reactor, log, destinations, destinationName, options.BufferSize, (long)options.StallTimeout.TotalMilliseconds);
+
+        ShutdownSignal? shutdown = ShutdownSignal.Install(reactor, out error);
+        if (shutdown is null)
+        {
+            reactor.Dispose();
+            return null;
+        }
+        Listener? listener = Listener.Open(context, options.BindAddress, options.ListenPort, out error);
+        if (listener is null)
+        {
+            shutdown.Dispose();
+            reactor.Dispose();
+            return null;
+        }
+        log.Info("listening on " + listener.Address + ", forwarding to " + destinationName
+            + " (" + DescribeAddresses(destinations) + "); " + poller.Name + ", "
+            + options.BufferSize.ToString(CultureInfo.InvariantCulture) + " B buffers, stall timeout "
+            + options.StallTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s, fd limit "
+            + fileLimit.ToString(CultureInfo.InvariantCulture));
+        return new ProxyServer(reactor, listener, shutdown, context);
+    }
+
+    /// <summary>amain: runs the loop until stopped. Returns 0, or 1 if the poller failed.</summary>
+    public int Run()
+    {
+        int rc = _reactor.Run();
+        if (rc == 0)
+            return 0;
+        Context.Log.Error("event loop failed: " + Errno.Name(-rc));
+        return 1;
+    }
+
+    /// <summary>Stops the loop from any thread.</summary>
+    public void RequestStop() => _shutdown.Trigger();
+
+    private static string DescribeAddresses(SocketAddress[] addresses)
+    {
+        string text = "";
+        foreach (SocketAddress address in addresses)
+            text += (text.Length == 0 ? "" : ", ") + address;
+        return text;
+    }
+
+    public void Dispose()
+    {
+        _listener.Dispose();
+        _shutdown.Dispose();
+        _reactor.Dispose();
+    }
+}

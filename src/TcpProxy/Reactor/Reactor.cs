@@ -1,0 +1,218 @@
+using System;
+using System.Diagnostics;
+
+namespace TcpProxy.Reactor;
+
+/// <summary>
+/// The event loop: one thread, a callback table indexed by fd (Redis ae's
+/// events[fd]), a timer wheel, and a poller backend. libasync's API in C#:
+/// <see cref="SetCallback"/> is fdcb(fd, sel, cb) — null removes the callback —
+/// <see cref="Timers"/> is timecb, <see cref="Run"/> is amain.
+///
+/// Backends are edge-triggered, so the table remembers per fd what is ready
+/// until a handler reports EAGAIN (<see cref="ClearReady"/>). A callback runs
+/// while its fd is both ready and wanted; one that returns with the fd still
+/// ready and wanted (its per-call budget ran out) is queued to run again after
+/// the other ready fds, which keeps one busy socket from starving the rest.
+/// </summary>
+public sealed class Reactor : IDisposable
+{
+    private const int EventBatch = 512;
+
+    private readonly IPoller _poller;
+    private readonly PollEvent[] _events = new PollEvent[EventBatch];
+    private FdEntry[] _table = new FdEntry[1024];
+    private int[] _pending = new int[256];
+    private int _pendingCount;
+    private bool _running;
+
+    private struct FdEntry
+    {
+        // Bumped at each registration: events carry it in their token, so an
+        // event fetched for a closed fd is dropped when the number is reused.
+        public uint Generation;
+        public bool Registered;
+        public bool Queued;
+        public IoEvents Ready;
+        public Action? OnReadable;
+        public Action? OnWritable;
+
+        public readonly IoEvents Wanted =>
+            (OnReadable != null ? IoEvents.Readable : IoEvents.None) | (OnWritable != null ? IoEvents.Writable : IoEvents.None);
+    }
+
+    public Reactor(IPoller poller)
+    {
+        _poller = poller;
+        NowMs = ReadClockMs();
+        Timers = new TimerWheel(NowMs);
+    }
+
+    public IPoller Poller => _poller;
+
+    public TimerWheel Timers { get; }
+
+    /// <summary>Monotonic milliseconds, read once per loop iteration (libuv's uv_now).</summary>
+    public long NowMs { get; private set; }
+
+    /// <summary>
+    /// Starts watching fd. <paramref name="assumeReady"/> says which directions
+    /// to treat as ready before the first event: a fresh connected socket is
+    /// optimistically both (the first syscall tells the truth), a connecting one neither.
+    /// Returns 0 or -errno.
+    /// </summary>
+    public int Add(int fd, IoEvents assumeReady)
+    {
+        EnsureCapacity(fd);
+        ref FdEntry entry = ref _table[fd];
+        uint generation = entry.Generation + 1;
+        int rc = _poller.Register(fd, Token(fd, generation));
+        if (rc < 0)
+            return rc;
+        entry = new FdEntry { Generation = generation, Registered = true, Ready = assumeReady };
+        return 0;
+    }
+
+    /// <summary>
+    /// Forgets fd before the caller closes it. close() itself removes an fd
+    /// from epoll, so this costs no syscall; events already fetched for it are
+    /// dropped by the generation check.
+    /// </summary>
+    public void Remove(int fd)
+    {
+        ref FdEntry entry = ref _table[fd];
+        entry = new FdEntry { Generation = entry.Generation };
+    }
+
+    /// <summary>fdcb: installs (or with null removes) the callback for one direction of fd.</summary>
+    public void SetCallback(int fd, IoEvents direction, Action? callback)
+    {
+        ref FdEntry entry = ref _table[fd];
+        Debug.Assert(entry.Registered, "SetCallback on an fd that is not registered");
+        if (direction == IoEvents.Readable)
+            entry.OnReadable = callback;
+        else
+            entry.OnWritable = callback;
+        if (callback != null && (entry.Ready & direction) != 0)
+            Enqueue(fd, ref entry);
+    }
+
+    public bool IsReady(int fd, IoEvents direction) => (_table[fd].Ready & direction) != 0;
+
+    /// <summary>Whether the peer of fd was seen closing or resetting (sticky until fd is removed).</summary>
+    public bool PeerHungUp(int fd) => (_table[fd].Ready & IoEvents.HangUp) != 0;
+
+    /// <summary>A handler saw EAGAIN (or a short read or write): wait for the next edge.</summary>
+    public void ClearReady(int fd, IoEvents direction) => _table[fd].Ready &= ~direction;
+
+    /// <summary>amain: runs until <see cref="Stop"/>; returns 0, or -errno if the poller failed.</summary>
+    public int Run()
+    {
+        _running = true;
+        while (_running)
+        {
+            int rc = RunOnce(-1);
+            if (rc < 0)
+                return rc;
+        }
+        return 0;
+    }
+
+    public void Stop() => _running = false;
+
+    /// <summary>
+    /// One iteration: wait (at most maxWaitMs, -1 for no bound beyond timers),
+    /// dispatch events, then re-run queued callbacks, then due timers.
+    /// Returns -errno if the poller failed, else 0.
+    /// </summary>
+    public int RunOnce(int maxWaitMs)
+    {
+        int timeout = _pendingCount > 0 ? 0 : Timers.MillisecondsUntilNextDue(NowMs);
+        if (maxWaitMs >= 0 && (timeout < 0 || timeout > maxWaitMs))
+            timeout = maxWaitMs;
+        int count = _poller.Wait(_events, timeout);
+        NowMs = ReadClockMs();
+        if (count < 0)
+            return count;
+        for (int i = 0; i < count; i++)
+        {
+            int fd = (int)(uint)_events[i].Token;
+            uint generation = (uint)(_events[i].Token >> 32);
+            if ((uint)fd >= (uint)_table.Length || _table[fd].Generation != generation || !_table[fd].Registered)
+                continue;
+            _table[fd].Ready |= _events[i].Events;
+            Dispatch(fd, generation);
+        }
+        RunPending();
+        Timers.Advance(NowMs);
+        return 0;
+    }
+
+    private void Dispatch(int fd, uint generation)
+    {
+        ref FdEntry entry = ref _table[fd];
+        if ((entry.Ready & IoEvents.Readable) != 0 && entry.OnReadable is Action onReadable)
+        {
+            onReadable();
+            // The callback may have closed fd, and an accept may even have reused it.
+            entry = ref _table[fd];
+            if (entry.Generation != generation || !entry.Registered)
+                return;
+        }
+        if ((entry.Ready & IoEvents.Writable) != 0 && entry.OnWritable is Action onWritable)
+        {
+            onWritable();
+            entry = ref _table[fd];
+            if (entry.Generation != generation || !entry.Registered)
+                return;
+        }
+        if ((entry.Ready & entry.Wanted) != 0)
+            Enqueue(fd, ref entry);
+    }
+
+    private void RunPending()
+    {
+        // Only what was queued before this pass runs now; re-queued fds wait
+        // for the next iteration, after a non-blocking poll for newcomers.
+        int count = _pendingCount;
+        for (int i = 0; i < count; i++)
+        {
+            int fd = _pending[i];
+            ref FdEntry entry = ref _table[fd];
+            entry.Queued = false;
+            if (entry.Registered)
+                Dispatch(fd, entry.Generation);
+        }
+        int remaining = _pendingCount - count;
+        Array.Copy(_pending, count, _pending, 0, remaining);
+        _pendingCount = remaining;
+    }
+
+    private void Enqueue(int fd, ref FdEntry entry)
+    {
+        if (entry.Queued)
+            return;
+        if (_pendingCount == _pending.Length)
+            Array.Resize(ref _pending, _pending.Length * 2);
+        _pending[_pendingCount++] = fd;
+        entry.Queued = true;
+    }
+
+    private void EnsureCapacity(int fd)
+    {
+        if (fd < _table.Length)
+            return;
+        int size = _table.Length;
+        while (size <= fd)
+            size *= 2;
+        Array.Resize(ref _table, size);
+    }
+
+    private static ulong Token(int fd, uint generation) => ((ulong)generation << 32) | (uint)fd;
+
+    private static readonly long TicksPerMs = Stopwatch.Frequency / 1000;
+
+    private static long ReadClockMs() => Stopwatch.GetTimestamp() / TicksPerMs;
+
+    public void Dispose() => _poller.Dispose();
+}
