@@ -1,0 +1,64 @@
+using TcpProxy.Interop;
+using TcpProxy.Reactor;
+
+namespace TcpProxy.Tests.InProcess;
+
+[Collection(NonParallelCollection.Name)]
+public sealed class StaleEventTests
+{
+    /// <summary>
+    /// Two fds are ready in one batch. Whichever handler runs first closes the
+    /// other fd and opens a new one, which the kernel gives the same number.
+    /// The old fd's event, still in the batch, must not reach the new owner.
+    /// </summary>
+    [Fact]
+    public void EventOfAClosedFd_IsDroppedWhenItsNumberIsReusedInTheSameBatch()
+    {
+        int reusedRounds = 0;
+        for (int round = 0; round < 20; round++)
+        {
+            EpollPoller poller = EpollPoller.Create(out int errno) ?? throw new System.InvalidOperationException(Errno.Name(errno));
+            using var reactor = new Reactor.Reactor(poller);
+            int first = Sys.EventFd();
+            int second = Sys.EventFd();
+            Assert.True(first >= 0 && second >= 0);
+            Assert.Equal(0, reactor.Add(first, IoEvents.None));
+            Assert.Equal(0, reactor.Add(second, IoEvents.None));
+            int newOwnerCalls = 0;
+            int replaced = -1;
+            int survivor = -1;
+            bool reused = false;
+            var fds = new[] { first, second };
+            for (int i = 0; i < 2; i++)
+            {
+                int self = fds[i];
+                int other = fds[1 - i];
+                reactor.SetCallback(self, IoEvents.Readable, () =>
+                {
+                    Sys.EventFdDrain(self);
+                    reactor.ClearReady(self, IoEvents.Readable);
+                    if (replaced >= 0)
+                        return;
+                    survivor = self;
+                    reactor.Remove(other);
+                    Sys.Close(other);
+                    replaced = Sys.EventFd(); // not readable: any call to its callback comes from a stale event
+                    reused = replaced == other;
+                    Assert.Equal(0, reactor.Add(replaced, IoEvents.None));
+                    reactor.SetCallback(replaced, IoEvents.Readable, () => newOwnerCalls++);
+                });
+            }
+            Sys.EventFdSignal(first);
+            Sys.EventFdSignal(second);
+            Assert.Equal(0, reactor.RunOnce(1000));
+            Assert.True(replaced >= 0, "no handler ran");
+            Assert.Equal(0, newOwnerCalls);
+            if (reused)
+                reusedRounds++;
+            Sys.Close(replaced);
+            Sys.Close(survivor);
+        }
+        // The scenario is only exercised when the number really was reused.
+        Assert.True(reusedRounds > 0, "the kernel never reused the closed fd number");
+    }
+}

@@ -1,0 +1,76 @@
+using System;
+using System.IO;
+using TcpProxy.Cli;
+
+namespace TcpProxy.Tests.Unit;
+
+public sealed class CommandLineParsingTests
+{
+    private static (ParsedCommandLine Result, string Output, string Error) Parse(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        ParsedCommandLine result = CommandLine.Parse(args, output, error);
+        return (result, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void ClassicInvocation_GivesDefaults()
+    {
+        (ParsedCommandLine result, _, string error) = Parse("www.example.com", "80", "3000");
+        ProxyOptions options = Assert.IsType<ProxyOptions>(result.Options);
+        Assert.Equal("www.example.com", options.DestinationHost);
+        Assert.Equal(80, options.DestinationPort);
+        Assert.Equal(3000, options.ListenPort);
+        Assert.Equal(8192, options.BufferSize);
+        Assert.Equal(TimeSpan.FromSeconds(10), options.StallTimeout);
+        Assert.Null(options.BindAddress);
+        Assert.Equal(LogLevel.Normal, options.LogLevel);
+        Assert.Equal("", error);
+    }
+
+    [Fact]
+    public void Options_AreApplied()
+    {
+        (ParsedCommandLine result, _, _) = Parse("::1", "7", "65535", "--buffer-size", "1024", "--stall-timeout", "2.5", "--bind", "127.0.0.1", "--verbose");
+        ProxyOptions options = Assert.IsType<ProxyOptions>(result.Options);
+        Assert.Equal(1024, options.BufferSize);
+        Assert.Equal(TimeSpan.FromSeconds(2.5), options.StallTimeout);
+        Assert.Equal("127.0.0.1", options.BindAddress);
+        Assert.Equal(LogLevel.Verbose, options.LogLevel);
+        Assert.Equal(65535, options.ListenPort);
+    }
+
+    [Theory]
+    [InlineData("missing destination-host")]
+    [InlineData("missing destination-port", "host")]
+    [InlineData("missing listen-port", "host", "80")]
+    [InlineData("Unrecognized command or argument 'extra'", "host", "80", "3000", "extra")]
+    [InlineData("destination-port 'http' is not a port number", "host", "http", "3000")]
+    [InlineData("listen-port '0' is not a port number", "host", "80", "0")]
+    [InlineData("listen-port '65536' is not a port number", "host", "80", "65536")]
+    [InlineData("listen-port '-1' is not a port number", "host", "80", "-1")]
+    [InlineData("--buffer-size must be between 1", "host", "80", "3000", "--buffer-size", "0")]
+    [InlineData("--stall-timeout must be between", "host", "80", "3000", "--stall-timeout", "0")]
+    [InlineData("--verbose and --quiet exclude each other", "host", "80", "3000", "-v", "-q")]
+    [InlineData("Unrecognized command or argument '--nope'", "host", "80", "3000", "--nope")]
+    public void BadCommandLine_IsOneLineNamingTheProblem_ExitCode2(string expected, params string[] args)
+    {
+        (ParsedCommandLine result, _, string error) = Parse(args);
+        Assert.Null(result.Options);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+        Assert.StartsWith("tcpproxy: ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Help_PrintsUsageAndExitsZero()
+    {
+        (ParsedCommandLine result, string output, _) = Parse("--help");
+        Assert.Null(result.Options);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("<destination-host> <destination-port> <listen-port>", output, StringComparison.Ordinal);
+        Assert.Contains("--stall-timeout", output, StringComparison.Ordinal);
+    }
+}
