@@ -1,0 +1,93 @@
+using System;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using TcpProxy.Tests.Support;
+using Xunit.Abstractions;
+
+namespace TcpProxy.Tests.EndToEnd;
+
+/// <summary>Bad command lines end quickly with one clear line and the right exit code; --help/--version succeed.</summary>
+public sealed class CommandLineTests
+{
+    const int UsageError = 2;
+    const int RuntimeError = 1;
+    static readonly TimeSpan Limit = TimeSpan.FromSeconds(5);
+
+    readonly ITestOutputHelper output;
+
+    public CommandLineTests(ITestOutputHelper output) => this.output = output;
+
+    [Theory]
+    [InlineData("missing arguments", UsageError, "127.0.0.1", "7000")]
+    [InlineData("no arguments", UsageError)]
+    [InlineData("extra argument", UsageError, "127.0.0.1", "7000", "7001", "surplus")]
+    [InlineData("port abc", UsageError, "127.0.0.1", "abc", "7001")]
+    [InlineData("listen port 0", UsageError, "127.0.0.1", "7000", "0")]
+    [InlineData("destination port 0", UsageError, "127.0.0.1", "0", "7001")]
+    [InlineData("port 70000", UsageError, "127.0.0.1", "7000", "70000")]
+    [InlineData("negative buffer size", UsageError, "127.0.0.1", "7000", "7001", "--buffer-size", "-5")]
+    [InlineData("zero buffer size", UsageError, "127.0.0.1", "7000", "7001", "--buffer-size", "0")]
+    [InlineData("unresolvable host", RuntimeError, "no-such-host.invalid", "7000", "7001")]
+    public void BadCommandLine_ExitsNonZeroWithOneLineNamingTheProblem(string problem, int expectedExit, params string[] arguments)
+    {
+        var result = CommandRun.Run(Limit, arguments);
+        AssertOneLineError(result, problem, expectedExit, PatternFor(problem));
+    }
+
+    [Fact]
+    public void ListenPortInUse_ExitsWithRuntimeError()
+    {
+        // Hold the port dual-stack, as the proxy would bind it.
+        using var holder = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true };
+        holder.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
+        holder.Listen(1);
+        string port = ((IPEndPoint)holder.LocalEndPoint!).Port.ToString(CultureInfo.InvariantCulture);
+
+        var result = CommandRun.Run(Limit, "127.0.0.1", "7000", port);
+
+        AssertOneLineError(result, "listen port in use", RuntimeError, port);
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("--version")]
+    public void InformationalOption_ExitsZeroWithOutput(string option)
+    {
+        var result = CommandRun.Run(Limit, option);
+        output.WriteLine(result.ToString());
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains(result.StdoutLines, l => l.Trim().Length > 0);
+    }
+
+    void AssertOneLineError(CommandResult result, string problem, int expectedExit, string namingPattern)
+    {
+        output.WriteLine(result.ToString());
+        Assert.False(result.TimedOut, $"{problem}: still running after {Limit.TotalSeconds} s");
+        Assert.Equal(expectedExit, result.ExitCode);
+        string line = Assert.Single(result.NonEmptyStderrLines);
+        Assert.DoesNotContain("Exception", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", line, StringComparison.Ordinal);
+        Assert.True(Regex.IsMatch(line, namingPattern, RegexOptions.IgnoreCase),
+            $"{problem}: '{line}' does not name the problem (expected a match for /{namingPattern}/)");
+    }
+
+    /// <summary>
+    /// What a clear message must mention: the offending value or the missing piece. Generic words
+    /// ("usage", "port") are not enough, since a usage hint may follow every error.
+    /// </summary>
+    static string PatternFor(string problem) => problem switch
+    {
+        "missing arguments" or "no arguments" => "missing|required",
+        "extra argument" => "surplus",
+        "port abc" => "abc",
+        "listen port 0" or "destination port 0" => @"(?<![\d.])0(?![\d.])",
+        "port 70000" => "70000",
+        "negative buffer size" => @"buffer.*-5|-5.*buffer",
+        "zero buffer size" => @"buffer",
+        "unresolvable host" => @"no-such-host\.invalid",
+        _ => throw new ArgumentOutOfRangeException(nameof(problem), problem, "no pattern for this problem"),
+    };
+}

@@ -1,0 +1,147 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Threading;
+
+namespace TcpProxy.Tests.Support;
+
+/// <summary>
+/// One running ./tcpproxy child: started on a free port, ready once stderr says "listening on",
+/// killed by PID on Dispose (and at test-host exit if a test leaked it).
+/// </summary>
+public sealed class ProxyProcess : IDisposable
+{
+    public const string ReadyMarker = "listening on";
+    static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(10);
+    const int MaxPortAttempts = 5;
+
+    static readonly ConcurrentDictionary<int, Process> Live = new();
+
+    static ProxyProcess()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            foreach (var process in Live.Values) KillQuietly(process);
+        };
+    }
+
+    readonly Process process;
+    readonly LineLog stderr = new(ReadyMarker);
+    readonly ManualResetEventSlim exited = new(false);
+    bool disposed;
+
+    public int ListenPort { get; }
+    public IReadOnlyList<string> Arguments { get; }
+    public int Pid => process.Id;
+    public bool HasExited => process.HasExited;
+    public string StderrText => stderr.Text;
+    public IReadOnlyList<string> StderrLines => stderr.Lines;
+
+    ProxyProcess(IReadOnlyList<string> arguments, int listenPort)
+    {
+        Arguments = arguments;
+        ListenPort = listenPort;
+        var info = new ProcessStartInfo(ProxyBinary.Path)
+        {
+            UseShellExecute = false,
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        foreach (var argument in arguments) info.ArgumentList.Add(argument);
+        process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        process.ErrorDataReceived += (_, e) => stderr.Add(e.Data);
+        process.OutputDataReceived += (_, e) => stderr.Add(e.Data is null ? null : "[stdout] " + e.Data);
+        process.Exited += (_, _) => exited.Set();
+        process.Start();
+        Live[process.Id] = process;
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+    }
+
+    /// <summary>Starts the proxy towards host:port; retries on a fresh port if the picked one was taken meanwhile.</summary>
+    public static ProxyProcess Start(string destinationHost, int destinationPort, params string[] options)
+    {
+        string lastStderr = "";
+        for (int attempt = 1; attempt <= MaxPortAttempts; attempt++)
+        {
+            int listenPort = FreePort.Pick();
+            var arguments = new List<string>
+            {
+                destinationHost,
+                destinationPort.ToString(CultureInfo.InvariantCulture),
+                listenPort.ToString(CultureInfo.InvariantCulture),
+            };
+            arguments.AddRange(options);
+
+            var proxy = new ProxyProcess(arguments, listenPort);
+            if (proxy.WaitUntilListening(out string why)) return proxy;
+
+            lastStderr = proxy.StderrText;
+            bool portRace = proxy.HasExited && lastStderr.Contains("in use", StringComparison.OrdinalIgnoreCase);
+            proxy.Dispose();
+            if (!portRace)
+                throw new InvalidOperationException(
+                    $"tcpproxy {string.Join(' ', arguments)}: {why}; stderr:\n{lastStderr}");
+        }
+        throw new InvalidOperationException(
+            $"tcpproxy: listen port in use {MaxPortAttempts} times in a row; last stderr:\n{lastStderr}");
+    }
+
+    bool WaitUntilListening(out string why)
+    {
+        int signalled = WaitHandle.WaitAny(new[] { stderr.MarkerSeen.WaitHandle, exited.WaitHandle }, StartupTimeout);
+        if (signalled == 0) { why = ""; return true; }
+        if (signalled == WaitHandle.WaitTimeout)
+        {
+            why = $"no '{ReadyMarker}' line on stderr within {StartupTimeout.TotalSeconds} s";
+            return false;
+        }
+        process.WaitForExit(); // flushes the asynchronous stderr reader
+        why = $"exited with code {process.ExitCode} before '{ReadyMarker}'";
+        return false;
+    }
+
+    /// <summary>The first stderr line that matches, waiting at most the limit; null if none came.</summary>
+    public string? WaitForStderrLine(Func<string, bool> match, TimeSpan limit) => stderr.WaitFor(match, limit);
+
+    /// <summary>Exit code if the proxy has ended within the limit, else null.</summary>
+    public int? WaitForExit(TimeSpan limit)
+    {
+        if (!process.WaitForExit(limit)) return null;
+        process.WaitForExit();
+        return process.ExitCode;
+    }
+
+    /// <summary>Human-readable state for test output and failure messages.</summary>
+    public string Describe() =>
+        $"tcpproxy pid {process.Id} [{string.Join(' ', Arguments)}] " +
+        (process.HasExited ? $"exited with {process.ExitCode}" : "running") +
+        $"; stderr:\n{StderrText}";
+
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        KillQuietly(process);
+        Live.TryRemove(process.Id, out _);
+        process.Dispose();
+        exited.Dispose();
+        stderr.Dispose();
+    }
+
+    static void KillQuietly(Process process)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit(5000);
+            }
+        }
+        catch (InvalidOperationException) { } // already gone
+        catch (SystemException) { }           // racing with its own exit
+    }
+}

@@ -1,0 +1,46 @@
+# native-tests: the C grader (test-tcpproxy), the reference/broken C proxy (refproxy),
+# the high-fanout stress tool and the demo.  Included by the top-level Makefile.
+NATIVE_DIR   := $(TOP)/native-tests
+NATIVE_BUILD := $(BUILD)/native
+NATIVE_CC    ?= cc
+NATIVE_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2
+GRADER_BIN   := $(NATIVE_BUILD)/test-tcpproxy
+REFPROXY_BIN := $(NATIVE_BUILD)/refproxy
+STRESS_BIN   := $(NATIVE_BUILD)/stress
+STRESS_ARGS  ?=
+
+.PHONY: grader refproxy stress-tool native-test stress demo native-ensure-socat
+
+grader: $(GRADER_BIN)
+refproxy: $(REFPROXY_BIN)
+stress-tool: $(STRESS_BIN)
+
+$(GRADER_BIN): $(wildcard $(NATIVE_DIR)/grader/*.c $(NATIVE_DIR)/grader/*.h)
+	@mkdir -p $(NATIVE_BUILD)
+	$(NATIVE_CC) $(NATIVE_CFLAGS) -pthread -o $@ $(filter %.c,$^)
+
+$(REFPROXY_BIN): $(NATIVE_DIR)/refproxy/refproxy.c
+	@mkdir -p $(NATIVE_BUILD)
+	$(NATIVE_CC) $(NATIVE_CFLAGS) -o $@ $<
+
+$(STRESS_BIN): $(NATIVE_DIR)/stress/stress.c
+	@mkdir -p $(NATIVE_BUILD)
+	$(NATIVE_CC) $(NATIVE_CFLAGS) -o $@ $<
+
+# socat is a rival proxy the grader must fail on the two timeout phases.
+native-ensure-socat:
+	@$(ENSURE_PACKAGES) socat
+
+# Grades ./tcpproxy and refproxy (all phases must pass), the broken proxies (exactly the
+# expected phases must fail) and runs a small stress.
+native-test: $(TCPPROXY) $(GRADER_BIN) $(REFPROXY_BIN) $(STRESS_BIN) native-ensure-socat
+	$(NATIVE_DIR)/native-test.sh $(GRADER_BIN) $(TCPPROXY) $(REFPROXY_BIN) $(STRESS_BIN)
+
+TEST_TARGETS += native-test
+
+# 9 000 connections by default (the proxy holds 2 per pair under a hard limit of 20 000).
+stress: $(TCPPROXY) $(STRESS_BIN)
+	$(STRESS_BIN) $(STRESS_ARGS) $(TCPPROXY)
+
+demo: $(TCPPROXY)
+	python3 $(NATIVE_DIR)/demo/demo.py $(TCPPROXY)
