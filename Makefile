@@ -43,6 +43,7 @@ dotnet-test: $(TCPPROXY)
 TEST_TARGETS := dotnet-test
 -include native-tests/native.mk
 -include benchmarks/bench.mk
+-include benchmarks/TcpProxy.Benchmarks/micro.mk
 
 test: $(TEST_TARGETS)
 

@@ -42,6 +42,8 @@ internal sealed class Connector
             if (fd < 0)
             {
                 _lastError = -fd;
+                if (_lastError == Errno.EMFILE || _lastError == Errno.ENFILE)
+                    _context.DescriptorsExhausted?.Invoke(_lastError);
                 continue;
             }
             int rc = Sys.Connect(fd, destination);

@@ -69,6 +69,7 @@ public sealed class Listener : IDisposable
                 if (rc == 0)
                 {
                     context.Reactor.SetCallback(fd, IoEvents.Readable, listener._onReadable);
+                    context.DescriptorsExhausted = listener.PauseAccepting;
                     return listener;
                 }
             }

@@ -1,3 +1,4 @@
+using System;
 using TcpProxy.Interop;
 
 namespace TcpProxy.Proxy;
@@ -26,6 +27,13 @@ public sealed class ProxyContext
     public int BufferSize { get; }
 
     public long StallTimeoutMs { get; }
+
+    /// <summary>
+    /// Called when a connector cannot get a descriptor (EMFILE/ENFILE): the
+    /// listener pauses accepting, so clients wait in the backlog rather than
+    /// being accepted only to be reset.
+    /// </summary>
+    public Action<int>? DescriptorsExhausted { get; set; }
 
     /// <summary>Clients accepted and not yet closed, connecting ones included.</summary>
     public int OpenConnections { get; set; }
