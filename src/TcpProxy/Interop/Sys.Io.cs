@@ -26,12 +26,15 @@ public static unsafe partial class Sys
 
     /// <summary>
     /// Writes up to two segments in one syscall with MSG_NOSIGNAL, so a peer
-    /// that has gone away is an EPIPE, not a signal. Returns bytes written or -errno.
+    /// that has gone away is an EPIPE, not a signal. <paramref name="more"/>
+    /// adds MSG_MORE: more data follows at once, so the kernel may hold a
+    /// partial segment back despite TCP_NODELAY. Returns bytes written or -errno.
     /// </summary>
-    public static long Send(int fd, byte* first, int firstLength, byte* second, int secondLength)
+    public static long Send(int fd, byte* first, int firstLength, byte* second, int secondLength, bool more)
     {
+        int flags = more ? MSG_NOSIGNAL | MSG_MORE : MSG_NOSIGNAL;
         if (secondLength == 0)
-            return Result(send(fd, first, firstLength, MSG_NOSIGNAL));
+            return Result(send(fd, first, firstLength, flags));
         iovec* vectors = stackalloc iovec[2];
         vectors[0].iov_base = first;
         vectors[0].iov_len = firstLength;
@@ -40,7 +43,7 @@ public static unsafe partial class Sys
         msghdr message = default;
         message.msg_iov = vectors;
         message.msg_iovlen = 2;
-        return Result(sendmsg(fd, &message, MSG_NOSIGNAL));
+        return Result(sendmsg(fd, &message, flags));
     }
 
     /// <summary>A non-blocking eventfd: the thread-safe way to wake the loop.</summary>

@@ -27,6 +27,12 @@ internal sealed unsafe class Direction
     private long _lastProgressMs;
     private bool _reading;
     private bool _waitingForSink;
+    // The last read filled all the free space, so the source very likely has
+    // more: writes carry MSG_MORE and the kernel sends full segments instead
+    // of one per 8 KiB chunk (TCP_NODELAY is on for interactive traffic).
+    private bool _moreExpected;
+    // A MSG_MORE write may have left a partial segment held back in the sink.
+    private bool _sinkCorked;
 
     public Direction(ProxyPair pair, ProxyContext context, int source, int sink, string name)
     {
@@ -82,6 +88,7 @@ internal sealed unsafe class Direction
                 if (_ring.IsEmpty)
                     StartStallClock();
                 _ring.Commit((int)n);
+                _moreExpected = n == firstLength + secondLength;
                 // A short read emptied the socket: the next edge will say when there
                 // is more — unless the peer's FIN came with this data, which raises none.
                 bool drained = n < firstLength + secondLength && !_reactor.PeerHungUp(_source);
@@ -102,6 +109,9 @@ internal sealed unsafe class Direction
             if (errno == Errno.EAGAIN)
             {
                 _reactor.ClearReady(_source, IoEvents.Readable);
+                _moreExpected = false;
+                if (_sinkCorked && _ring.IsEmpty)
+                    Uncork();
                 return;
             }
             // A read error ends this direction like EOF; the other one carries on.
@@ -126,9 +136,10 @@ internal sealed unsafe class Direction
         while (!_ring.IsEmpty && !_waitingForSink)
         {
             _ring.GetDataSegments(out byte* first, out int firstLength, out byte* second, out int secondLength);
-            long n = Sys.Send(_sink, first, firstLength, second, secondLength);
+            long n = Sys.Send(_sink, first, firstLength, second, secondLength, _moreExpected);
             if (n > 0)
             {
+                _sinkCorked = _moreExpected;
                 _ring.Consume((int)n);
                 BytesForwarded += n;
                 _lastProgressMs = _reactor.NowMs;
@@ -155,6 +166,14 @@ internal sealed unsafe class Direction
         return true;
     }
 
+    /// <summary>The source ran dry after a MSG_MORE write: push what the kernel held back.</summary>
+    private void Uncork()
+    {
+        _sinkCorked = false;
+        // Setting TCP_NODELAY (already on) makes Linux push pending frames now.
+        Sys.SetNoDelay(_sink);
+    }
+
     private void WaitForSink()
     {
         _reactor.ClearReady(_sink, IoEvents.Writable);
@@ -177,6 +196,7 @@ internal sealed unsafe class Direction
     private void EndSource(int errno)
     {
         SourceEnded = true;
+        _moreExpected = false;
         SourceError = errno;
         PauseReading();
         if (_ring.IsEmpty)
