@@ -14,13 +14,7 @@ public static unsafe partial class Sys
         if (secondLength == 0)
             return Result(recv(fd, first, firstLength, 0));
         iovec* vectors = stackalloc iovec[2];
-        vectors[0].iov_base = first;
-        vectors[0].iov_len = firstLength;
-        vectors[1].iov_base = second;
-        vectors[1].iov_len = secondLength;
-        msghdr message = default;
-        message.msg_iov = vectors;
-        message.msg_iovlen = 2;
+        msghdr message = TwoSegments(vectors, first, firstLength, second, secondLength);
         return Result(recvmsg(fd, &message, 0));
     }
 
@@ -36,6 +30,12 @@ public static unsafe partial class Sys
         if (secondLength == 0)
             return Result(send(fd, first, firstLength, flags));
         iovec* vectors = stackalloc iovec[2];
+        msghdr message = TwoSegments(vectors, first, firstLength, second, secondLength);
+        return Result(sendmsg(fd, &message, flags));
+    }
+
+    private static msghdr TwoSegments(iovec* vectors, byte* first, int firstLength, byte* second, int secondLength)
+    {
         vectors[0].iov_base = first;
         vectors[0].iov_len = firstLength;
         vectors[1].iov_base = second;
@@ -43,7 +43,7 @@ public static unsafe partial class Sys
         msghdr message = default;
         message.msg_iov = vectors;
         message.msg_iovlen = 2;
-        return Result(sendmsg(fd, &message, flags));
+        return message;
     }
 
     /// <summary>A non-blocking eventfd: the thread-safe way to wake the loop.</summary>
