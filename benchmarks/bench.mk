@@ -1,0 +1,33 @@
+# Benchmark harness fragment, included by the top-level Makefile.
+#   make loadgen        builds the C load generator (build/bench/loadgen)
+#   make bench-compare  full side-by-side run (~15 min) -> benchmarks/results/
+#   make bench-smoke    the --quick run (~1 min) -> build/bench/quick/ (part of `make test`)
+BENCH_DIR     := $(TOP)/benchmarks
+LOADGEN       := $(BUILD)/bench/loadgen
+LOADGEN_SRC   := $(wildcard $(BENCH_DIR)/loadgen/*.c)
+LOADGEN_HDR   := $(wildcard $(BENCH_DIR)/loadgen/*.h)
+BENCH_COMPARE := python3 -B $(BENCH_DIR)/compare/compare.py
+BENCH_PEERS   := haproxy nginx libnginx-mod-stream socat gnuplot-nox strace
+BENCH_ARGS    ?=
+
+.PHONY: loadgen bench-peers refproxy bench-compare bench-smoke
+
+loadgen: $(LOADGEN)
+
+$(LOADGEN): $(LOADGEN_SRC) $(LOADGEN_HDR)
+	@mkdir -p $(dir $@)
+	cc -std=c11 -Wall -Wextra -Werror -O2 -o $@ $(LOADGEN_SRC)
+
+# The peers come from Debian packages; ensure-packages keeps their daemons from starting.
+bench-peers:
+	$(ENSURE_PACKAGES) $(BENCH_PEERS)
+
+# refproxy (the C reference contender) comes from native-tests/native.mk.
+bench-compare: $(TCPPROXY) $(LOADGEN) bench-peers refproxy
+	TCPPROXY=$(TCPPROXY) $(BENCH_COMPARE) --loadgen $(LOADGEN) --out $(BENCH_DIR)/results $(BENCH_ARGS)
+
+bench-smoke: $(TCPPROXY) $(LOADGEN) bench-peers refproxy
+	TCPPROXY=$(TCPPROXY) $(BENCH_COMPARE) --quick --loadgen $(LOADGEN) --out $(BUILD)/bench/quick
+	python3 -B $(BENCH_DIR)/compare/check_results.py $(BUILD)/bench/quick
+
+TEST_TARGETS += bench-smoke

@@ -1,0 +1,56 @@
+"""Count the syscalls a running proxy tree makes, with `strace -c -f -p PID...`."""
+import os
+import re
+import select
+import signal
+import subprocess
+import time
+
+
+class SyscallCounter:
+    """Attach to every process of the tree; stop() detaches and returns the total call count."""
+
+    def __init__(self, pids, out_path, timeout=15.0):
+        self.out_path = out_path
+        cmd = ["strace", "-c", "-f", "-o", out_path]
+        for pid in pids:
+            cmd += ["-p", str(pid)]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        self._wait_attached(set(pids), time.monotonic() + timeout)
+
+    def _wait_attached(self, pids, deadline):
+        """strace says `Process N attached` per process: the event that tracing has begun."""
+        fd, text = self.proc.stderr.fileno(), ""
+        while pids:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                self.stop()
+                raise RuntimeError(f"strace did not attach: {text.strip()[-200:]}")
+            chunk = os.read(fd, 4096).decode(errors="replace")
+            if not chunk:
+                raise RuntimeError(f"strace exited: {text.strip()[-200:]}")
+            text += chunk
+            for pid in re.findall(r"Process (\d+) attached", text):
+                pids.discard(int(pid))
+
+    def stop(self):
+        """Detach; returns (total calls, {syscall: calls})."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        per_call = {}
+        with open(self.out_path) as f:
+            for line in f:
+                fields = line.split()
+                # % time, seconds, usecs/call, calls, [errors], syscall
+                if len(fields) < 5 or not fields[3].isdigit():
+                    continue
+                if fields[-1] == "total":
+                    return int(fields[3]), per_call
+                per_call[fields[-1]] = int(fields[3])
+        raise RuntimeError("strace -c printed no total line")
