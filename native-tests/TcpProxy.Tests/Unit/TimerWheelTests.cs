@@ -18,7 +18,7 @@ public sealed class TimerWheelTests
         for (int i = 0; i < deadlines.Length; i++)
         {
             int id = i;
-            wheel.Arm(new Timer(() => fired.Add((id, now))), deadlines[i]);
+            wheel.Arm(new WheelTimer(() => fired.Add((id, now))), deadlines[i]);
         }
         for (now = 0; now <= 500; now += 1)
             wheel.Advance(now);
@@ -36,7 +36,7 @@ public sealed class TimerWheelTests
     {
         var wheel = new TimerWheel(0, Tick, 64);
         int fired = 0;
-        var timer = new Timer(() => fired++);
+        var timer = new WheelTimer(() => fired++);
         wheel.Arm(timer, 100);
         wheel.Advance(50);
         wheel.Cancel(timer);
@@ -52,7 +52,7 @@ public sealed class TimerWheelTests
         var wheel = new TimerWheel(0, Tick, 16); // one revolution = 160 ms
         long firedAt = -1;
         long now = 0;
-        wheel.Arm(new Timer(() => firedAt = now), 1_005);
+        wheel.Arm(new WheelTimer(() => firedAt = now), 1_005);
         for (now = 0; now <= 2_000; now += 7)
             wheel.Advance(now);
         Assert.InRange(firedAt, 1_005, 1_005 + Tick + 7);
@@ -64,7 +64,7 @@ public sealed class TimerWheelTests
         var wheel = new TimerWheel(0, Tick, 64);
         var firings = new List<long>();
         long now = 0;
-        var timer = new Timer(() => firings.Add(now));
+        var timer = new WheelTimer(() => firings.Add(now));
         wheel.Arm(timer, 100);
         for (now = 0; now <= 1_000; now += 5)
         {
@@ -82,7 +82,7 @@ public sealed class TimerWheelTests
         var wheel = new TimerWheel(0, Tick, 64);
         long firedAt = -1;
         long now = 0;
-        var timer = new Timer(() => firedAt = now);
+        var timer = new WheelTimer(() => firedAt = now);
         wheel.Arm(timer, 500);
         wheel.Arm(timer, 50);
         for (now = 0; now <= 1_000; now += 5)
@@ -95,10 +95,10 @@ public sealed class TimerWheelTests
     {
         var wheel = new TimerWheel(0, Tick, 64);
         int fired = 0;
-        Timer? a = null, b = null;
+        WheelTimer? a = null, b = null;
         // Due in the same tick, each cancels the other: exactly one may run.
-        a = new Timer(() => { fired++; wheel.Cancel(b!); });
-        b = new Timer(() => { fired++; wheel.Cancel(a!); });
+        a = new WheelTimer(() => { fired++; wheel.Cancel(b!); });
+        b = new WheelTimer(() => { fired++; wheel.Cancel(a!); });
         wheel.Arm(a, 100);
         wheel.Arm(b, 100);
         wheel.Advance(200);
@@ -112,8 +112,8 @@ public sealed class TimerWheelTests
         var wheel = new TimerWheel(0, Tick, 64);
         var firings = new List<long>();
         long now = 0;
-        Timer? timer = null;
-        timer = new Timer(() =>
+        WheelTimer? timer = null;
+        timer = new WheelTimer(() =>
         {
             firings.Add(now);
             if (firings.Count < 5)
@@ -131,7 +131,7 @@ public sealed class TimerWheelTests
         var wheel = new TimerWheel(0, Tick, 16);
         int fired = 0;
         for (int i = 0; i < 100; i++)
-            wheel.Arm(new Timer(() => fired++), 10 + i * 37);
+            wheel.Arm(new WheelTimer(() => fired++), 10 + i * 37);
         wheel.Advance(60_000);
         Assert.Equal(100, fired);
     }
@@ -144,14 +144,14 @@ public sealed class TimerWheelTests
         const int Count = 100_000;
         var deadlines = new long[Count];
         var firedAt = new long[Count];
-        var timers = new Timer[Count];
+        var timers = new WheelTimer[Count];
         long now = 0;
         for (int i = 0; i < Count; i++)
         {
             int id = i;
             firedAt[i] = -1;
             deadlines[i] = random.Next(0, 30_000);
-            timers[i] = new Timer(() =>
+            timers[i] = new WheelTimer(() =>
             {
                 Assert.Equal(-1, firedAt[id]);
                 firedAt[id] = now;
@@ -190,7 +190,7 @@ public sealed class TimerWheelTests
     {
         var wheel = new TimerWheel(0, Tick, 64);
         Assert.Equal(-1, wheel.MillisecondsUntilNextDue(0));
-        wheel.Arm(new Timer(() => { }), 55);
+        wheel.Arm(new WheelTimer(() => { }), 55);
         int wait = wheel.MillisecondsUntilNextDue(0);
         Assert.InRange(wait, 55, 60);
     }

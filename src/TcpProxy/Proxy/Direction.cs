@@ -20,7 +20,7 @@ internal sealed unsafe class Direction
     private readonly int _source;
     private readonly int _sink;
     private readonly RingBuffer _ring;
-    private readonly Timer _stallTimer;
+    private readonly WheelTimer _stallTimer;
     private readonly long _stallTimeoutMs;
     private readonly Action _onSourceReadable;
     private readonly Action _onSinkWritable;
@@ -44,7 +44,7 @@ internal sealed unsafe class Direction
         _stallTimeoutMs = context.StallTimeoutMs;
         _onSourceReadable = OnSourceReadable;
         _onSinkWritable = OnSinkWritable;
-        _stallTimer = new Timer(OnStallTimer);
+        _stallTimer = new WheelTimer(OnStallTimer);
         Name = name;
     }
 

@@ -18,7 +18,7 @@ public sealed class Listener : IDisposable
     private readonly ProxyContext _context;
     private readonly int _fd;
     private readonly Action _onReadable;
-    private readonly Timer _resumeTimer;
+    private readonly WheelTimer _resumeTimer;
     private bool _exhausted;
 
     private Listener(ProxyContext context, int fd, SocketAddress boundAddress)
@@ -27,7 +27,7 @@ public sealed class Listener : IDisposable
         _fd = fd;
         Address = boundAddress;
         _onReadable = OnReadable;
-        _resumeTimer = new Timer(Resume);
+        _resumeTimer = new WheelTimer(Resume);
     }
 
     /// <summary>The address actually bound (the port filled in when 0 was asked for).</summary>

@@ -17,7 +17,7 @@ public sealed class TimerWheel
     private readonly int _mask;
     // Slots 0..n-1, then one list of timers found due and waiting to fire:
     // callbacks may cancel any of them, which must unlink from there too.
-    private readonly Timer?[] _lists;
+    private readonly WheelTimer?[] _lists;
     private readonly int _firingList;
     private long _nextTick;
 
@@ -29,7 +29,7 @@ public sealed class TimerWheel
             throw new ArgumentOutOfRangeException(nameof(slotCount), "must be a power of two");
         _tickMs = tickMs;
         _mask = slotCount - 1;
-        _lists = new Timer?[slotCount + 1];
+        _lists = new WheelTimer?[slotCount + 1];
         _firingList = slotCount;
         _nextTick = nowMs / tickMs;
     }
@@ -39,7 +39,7 @@ public sealed class TimerWheel
     public int ArmedCount { get; private set; }
 
     /// <summary>Arms the timer for deadlineMs, or moves its deadline if it is armed already.</summary>
-    public void Arm(Timer timer, long deadlineMs)
+    public void Arm(WheelTimer timer, long deadlineMs)
     {
         long dueTick = Math.Max(CeilingTick(deadlineMs), _nextTick);
         timer.DeadlineMs = deadlineMs;
@@ -54,7 +54,7 @@ public sealed class TimerWheel
         Link(timer, (int)(dueTick & _mask));
     }
 
-    public void Cancel(Timer timer)
+    public void Cancel(WheelTimer timer)
     {
         if (timer.IsArmed)
             Unlink(timer);
@@ -97,13 +97,13 @@ public sealed class TimerWheel
 
     private void CollectDue(int slot, long targetTick)
     {
-        Timer? timer = _lists[slot];
+        WheelTimer? timer = _lists[slot];
         _lists[slot] = null;
         while (timer != null)
         {
-            Timer? next = timer.Next;
+            WheelTimer? next = timer.Next;
             timer.Next = timer.Previous = null;
-            timer.List = Timer.Unlinked;
+            timer.List = WheelTimer.Unlinked;
             ArmedCount--;
             long dueTick = Math.Max(CeilingTick(timer.DeadlineMs), timer.DueTick);
             if (dueTick <= targetTick)
@@ -121,16 +121,16 @@ public sealed class TimerWheel
 
     private void FireCollected()
     {
-        while (_lists[_firingList] is Timer timer)
+        while (_lists[_firingList] is WheelTimer timer)
         {
             Unlink(timer);
             timer.Callback();
         }
     }
 
-    private void Link(Timer timer, int list)
+    private void Link(WheelTimer timer, int list)
     {
-        Timer? head = _lists[list];
+        WheelTimer? head = _lists[list];
         timer.Previous = null;
         timer.Next = head;
         if (head != null)
@@ -140,7 +140,7 @@ public sealed class TimerWheel
         ArmedCount++;
     }
 
-    private void Unlink(Timer timer)
+    private void Unlink(WheelTimer timer)
     {
         if (timer.Previous != null)
             timer.Previous.Next = timer.Next;
@@ -149,7 +149,7 @@ public sealed class TimerWheel
         if (timer.Next != null)
             timer.Next.Previous = timer.Previous;
         timer.Next = timer.Previous = null;
-        timer.List = Timer.Unlinked;
+        timer.List = WheelTimer.Unlinked;
         ArmedCount--;
     }
 }

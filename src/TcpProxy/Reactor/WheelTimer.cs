@@ -8,16 +8,16 @@ namespace TcpProxy.Reactor;
 /// times through a <see cref="TimerWheel"/>. It sits on an intrusive list, so
 /// every operation is O(1).
 /// </summary>
-public sealed class Timer
+public sealed class WheelTimer
 {
     internal const int Unlinked = -1;
 
-    internal Timer? Next;
-    internal Timer? Previous;
+    internal WheelTimer? Next;
+    internal WheelTimer? Previous;
     internal int List = Unlinked;
     internal long DueTick;
 
-    public Timer(Action callback)
+    public WheelTimer(Action callback)
     {
         Callback = callback;
     }
