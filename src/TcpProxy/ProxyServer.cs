@@ -68,7 +68,7 @@ public sealed class ProxyServer : IDisposable
             return null;
         }
         log.Info("listening on " + listener.Address + ", forwarding to " + destinationName
-            + " (" + DescribeAddresses(destinations) + "); " + poller.Name + ", "
+            + " (" + string.Join(", ", destinations) + "); " + poller.Name + ", "
             + options.BufferSize.ToString(CultureInfo.InvariantCulture) + " B buffers, stall timeout "
             + options.StallTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s, fd limit "
             + fileLimit.ToString(CultureInfo.InvariantCulture));
@@ -87,14 +87,6 @@ public sealed class ProxyServer : IDisposable
 
     /// <summary>Stops the loop from any thread.</summary>
     public void RequestStop() => _shutdown.Trigger();
-
-    private static string DescribeAddresses(SocketAddress[] addresses)
-    {
-        string text = "";
-        foreach (SocketAddress address in addresses)
-            text += (text.Length == 0 ? "" : ", ") + address;
-        return text;
-    }
 
     public void Dispose()
     {

@@ -94,7 +94,7 @@ internal sealed class Connector
     private void Fail()
     {
         // Everything was tried: warn at the normal level, since the operator must act.
-        _context.Log.Info("#" + _number.ToString(System.Globalization.CultureInfo.InvariantCulture) + " " + (_peerName ?? "client")
+        _context.Log.Info(ProxyContext.DescribeConnection(_number, _peerName)
             + ": cannot connect to " + _context.DestinationName + ": " + Errno.Name(_lastError) + "; closing the client");
         Sys.SetAbortOnClose(_client);
         Sys.Close(_client);

@@ -38,6 +38,10 @@ public sealed class ProxyContext
     /// <summary>Clients accepted and not yet closed, connecting ones included.</summary>
     public int OpenConnections { get; set; }
 
+    /// <summary>How log lines name a connection: "#12 [::ffff:127.0.0.1]:5000" (the peer only at --verbose).</summary>
+    public static string DescribeConnection(long number, string? peerName) =>
+        "#" + number.ToString(System.Globalization.CultureInfo.InvariantCulture) + " " + (peerName ?? "client");
+
     /// <summary>Clients accepted since start; numbers connections in the log.</summary>
     public long AcceptedConnections { get; set; }
 }

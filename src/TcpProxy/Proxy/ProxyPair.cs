@@ -98,5 +98,5 @@ internal sealed class ProxyPair
         return text;
     }
 
-    private string Describe() => "#" + _number.ToString(CultureInfo.InvariantCulture) + " " + (_peerName ?? "client");
+    private string Describe() => ProxyContext.DescribeConnection(_number, _peerName);
 }
