@@ -45,7 +45,10 @@ TEST_TARGETS := dotnet-test
 -include benchmarks/bench.mk
 -include benchmarks/TcpProxy.Benchmarks/micro.mk
 
-test: $(TEST_TARGETS)
+# Each step runs to its end even if an earlier one failed; one closing line
+# "N passed, M failed" sums them (scripts/run-tests.sh), logs in build/test-logs/.
+test:
+	@MAKE="$(MAKE)" $(TOP)/scripts/run-tests.sh $(TEST_TARGETS)
 
 clean:
 	rm -rf $(BUILD) $(TCPPROXY)
