@@ -69,6 +69,13 @@ public static unsafe partial class Sys
 
     public static int SetNoDelay(int fd) => SetIntOption(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 
+    /// <summary>
+    /// SO_OOBINLINE: urgent data stays in the byte stream, so a plain recv reads
+    /// it in order instead of the kernel skipping it (MSG_OOB would be needed).
+    /// Accepted sockets inherit it from the listener.
+    /// </summary>
+    public static int SetOutOfBandInline(int fd) => SetIntOption(fd, SOL_SOCKET, SO_OOBINLINE, 1);
+
     public static int SetReuseAddress(int fd) => SetIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1);
 
     public static int SetIPv6Only(int fd, bool only) => SetIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, only ? 1 : 0);

@@ -46,7 +46,10 @@ internal sealed class Connector
                     _context.DescriptorsExhausted?.Invoke(_lastError);
                 continue;
             }
-            int rc = Sys.Connect(fd, destination);
+            // Urgent bytes from the server are forwarded in line, as the listener does for clients.
+            int rc = Sys.SetOutOfBandInline(fd);
+            if (rc == 0)
+                rc = Sys.Connect(fd, destination);
             if (rc == 0 || rc == -Errno.EINPROGRESS)
             {
                 int added = _context.Reactor.Add(fd, IoEvents.None);

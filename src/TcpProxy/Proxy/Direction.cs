@@ -90,8 +90,9 @@ internal sealed unsafe class Direction
                 _ring.Commit((int)n);
                 _moreExpected = n == firstLength + secondLength;
                 // A short read emptied the socket: the next edge will say when there
-                // is more — unless the peer's FIN came with this data, which raises none.
-                bool drained = n < firstLength + secondLength && !_reactor.PeerHungUp(_source);
+                // is more — unless the peer's FIN came with this data, which raises none,
+                // or the read stopped at an urgent mark with more queued behind it.
+                bool drained = n < firstLength + secondLength && !_reactor.PeerHungUp(_source) && !_reactor.UrgentPending(_source);
                 if (drained)
                     _reactor.ClearReady(_source, IoEvents.Readable);
                 if (!Flush() || drained)
@@ -108,7 +109,7 @@ internal sealed unsafe class Direction
                 continue;
             if (errno == Errno.EAGAIN)
             {
-                _reactor.ClearReady(_source, IoEvents.Readable);
+                _reactor.ClearReady(_source, IoEvents.Readable | IoEvents.Urgent);
                 _moreExpected = false;
                 if (_sinkCorked && _ring.IsEmpty)
                     Uncork();

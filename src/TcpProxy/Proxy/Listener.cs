@@ -83,6 +83,9 @@ public sealed class Listener : IDisposable
     private static int Prepare(int fd, in SocketAddress address)
     {
         int rc = Sys.SetReuseAddress(fd);
+        // Inherited by every accepted client: urgent bytes are forwarded in line.
+        if (rc == 0)
+            rc = Sys.SetOutOfBandInline(fd);
         if (rc == 0 && address.Family == SocketAddress.AF_INET6)
             rc = Sys.SetIPv6Only(fd, false);
         if (rc == 0)

@@ -37,7 +37,7 @@ public sealed unsafe class EpollPoller : IPoller
     }
 
     public int Register(int fd, ulong token) =>
-        Sys.EpollAdd(_epollFd, fd, Sys.EpollIn | Sys.EpollOut | Sys.EpollRdHup | Sys.EpollEdgeTriggered, token);
+        Sys.EpollAdd(_epollFd, fd, Sys.EpollIn | Sys.EpollPri | Sys.EpollOut | Sys.EpollRdHup | Sys.EpollEdgeTriggered, token);
 
     public int Unregister(int fd) => Sys.EpollDelete(_epollFd, fd);
 
@@ -52,10 +52,12 @@ public sealed unsafe class EpollPoller : IPoller
             IoEvents ready = IoEvents.None;
             if ((native & (Sys.EpollIn | Sys.EpollPri | Sys.EpollRdHup)) != 0)
                 ready |= IoEvents.Readable;
+            if ((native & Sys.EpollPri) != 0)
+                ready |= IoEvents.Urgent;
             if ((native & Sys.EpollOut) != 0)
                 ready |= IoEvents.Writable;
             if ((native & (Sys.EpollErr | Sys.EpollHup)) != 0)
-                ready = IoEvents.Both | IoEvents.HangUp;
+                ready |= IoEvents.Both | IoEvents.HangUp;
             else if ((native & Sys.EpollRdHup) != 0)
                 ready |= IoEvents.HangUp;
             events[i].Token = _events[i].data.u64;

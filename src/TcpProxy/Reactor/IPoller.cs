@@ -15,7 +15,8 @@ public struct PollEvent
 /// Contract: registration is edge-triggered for both directions. A backend
 /// reports an fd again only after new readiness arrives, so the reactor keeps
 /// the "still ready" state itself. Errors and hang-ups are reported as both
-/// bits, so the next read or write returns the real error, plus HangUp.
+/// bits, so the next read or write returns the real error, plus HangUp;
+/// urgent data as Readable plus Urgent.
 /// </summary>
 public interface IPoller : IDisposable
 {

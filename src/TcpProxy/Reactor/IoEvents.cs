@@ -17,4 +17,11 @@ public enum IoEvents : byte
     /// short read may not be taken to mean "drained" once this was seen.
     /// </summary>
     HangUp = 4,
+
+    /// <summary>
+    /// Urgent data arrived (EPOLLPRI). A read stops short at the urgent mark
+    /// with the rest still queued and no new edge to come, so while this is
+    /// set a short read is not "drained": read on to EAGAIN, which clears it.
+    /// </summary>
+    Urgent = 8,
 }

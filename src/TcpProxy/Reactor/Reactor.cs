@@ -102,6 +102,9 @@ public sealed class Reactor : IDisposable
     /// <summary>Whether the peer of fd was seen closing or resetting (sticky until fd is removed).</summary>
     public bool PeerHungUp(int fd) => (_table[fd].Ready & IoEvents.HangUp) != 0;
 
+    /// <summary>Whether urgent data was signalled on fd and no read has seen EAGAIN since.</summary>
+    public bool UrgentPending(int fd) => (_table[fd].Ready & IoEvents.Urgent) != 0;
+
     /// <summary>A handler saw EAGAIN (or a short read or write): wait for the next edge.</summary>
     public void ClearReady(int fd, IoEvents direction) => _table[fd].Ready &= ~direction;
 
