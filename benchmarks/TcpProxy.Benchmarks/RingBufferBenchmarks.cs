@@ -23,7 +23,7 @@ public unsafe class RingBufferBenchmarks
     private RingBuffer _ring = null!;
 
     [GlobalSetup]
-    public void Setup() => _ring = new RingBuffer(Capacity);
+    public void Setup() => _ring = RingBuffer.TryCreate(Capacity)!;
 
     [GlobalCleanup]
     public void Cleanup() => _ring.Dispose();

@@ -33,7 +33,7 @@ public sealed unsafe class RingBufferTests
     [Fact]
     public void NewRing_IsEmptyWithOneFreeSegmentOfFullCapacity()
     {
-        using var ring = new RingBuffer(16);
+        using var ring = RingBuffer.TryCreate(16)!;
         Assert.True(ring.IsEmpty);
         Assert.False(ring.IsFull);
         ring.GetFreeSegments(out _, out int firstLength, out _, out int secondLength);
@@ -46,7 +46,7 @@ public sealed unsafe class RingBufferTests
     [Fact]
     public void Fill_ToCapacity_IsFullAndHasNoFreeSpace()
     {
-        using var ring = new RingBuffer(8);
+        using var ring = RingBuffer.TryCreate(8)!;
         Assert.Equal(8, Fill(ring, new byte[20]));
         Assert.True(ring.IsFull);
         Assert.Equal(0, ring.Free);
@@ -57,7 +57,7 @@ public sealed unsafe class RingBufferTests
     [Fact]
     public void Drain_ReturnsBytesInOrderAndEmptiesTheRing()
     {
-        using var ring = new RingBuffer(8);
+        using var ring = RingBuffer.TryCreate(8)!;
         Fill(ring, [1, 2, 3, 4, 5]);
         Assert.Equal(new byte[] { 1, 2, 3 }, Drain(ring, 3));
         Assert.Equal(new byte[] { 4, 5 }, Drain(ring, 10));
@@ -67,7 +67,7 @@ public sealed unsafe class RingBufferTests
     [Fact]
     public void FreeSpace_WrapsIntoTwoSegments_AndDataComesBackInOrder()
     {
-        using var ring = new RingBuffer(8);
+        using var ring = RingBuffer.TryCreate(8)!;
         Fill(ring, [1, 2, 3, 4, 5, 6]);
         Drain(ring, 4); // data 5,6 at offsets 4..5; free: 6..7 then 0..3
         ring.GetFreeSegments(out _, out int firstLength, out _, out int secondLength);
@@ -84,7 +84,7 @@ public sealed unsafe class RingBufferTests
     [Fact]
     public void EmptiedRing_RestartsAtOffsetZero_SoTheNextReadIsOneSegment()
     {
-        using var ring = new RingBuffer(8);
+        using var ring = RingBuffer.TryCreate(8)!;
         Fill(ring, [1, 2, 3, 4, 5]);
         Drain(ring, 5);
         ring.GetFreeSegments(out _, out int firstLength, out _, out int secondLength);
@@ -95,7 +95,7 @@ public sealed unsafe class RingBufferTests
     [Fact]
     public void ManyWrappedRounds_PreserveEveryByteInOrder()
     {
-        using var ring = new RingBuffer(7); // not a power of two on purpose
+        using var ring = RingBuffer.TryCreate(7)!; // not a power of two on purpose
         var random = new Random(1234);
         var expected = new byte[100_000];
         random.NextBytes(expected);
@@ -116,9 +116,9 @@ public sealed unsafe class RingBufferTests
     [Fact]
     public void CommitOrConsumeBeyondBounds_IsRejected()
     {
-        using var ring = new RingBuffer(4);
+        using var ring = RingBuffer.TryCreate(4)!;
         Assert.Throws<ArgumentOutOfRangeException>(() => ring.Commit(5));
         Assert.Throws<ArgumentOutOfRangeException>(() => ring.Consume(1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new RingBuffer(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RingBuffer.TryCreate(0));
     }
 }

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace TcpProxy.Interop;
 
 /// <summary>
-/// libc calls that Tmds.LibC does not bind (name resolution, resource limits),
+/// libc calls that Tmds.LibC does not bind (name resolution, resource limits, malloc),
 /// declared here so every P/Invoke of the proxy stays in this folder.
 /// </summary>
 internal static unsafe partial class NativeMethods
@@ -47,6 +47,12 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(LibC, EntryPoint = "freeaddrinfo")]
     public static partial void FreeAddrInfo(AddrInfo* info);
+
+    [LibraryImport(LibC, EntryPoint = "malloc")]
+    public static partial void* Malloc(nuint size);
+
+    [LibraryImport(LibC, EntryPoint = "free")]
+    public static partial void Free(void* memory);
 
     [LibraryImport(LibC, EntryPoint = "gai_strerror")]
     public static partial byte* GaiStrError(int code);

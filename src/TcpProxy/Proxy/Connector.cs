@@ -91,7 +91,29 @@ internal sealed class Connector
     private void Connected()
     {
         Sys.SetNoDelay(_server);
-        new ProxyPair(_context, _client, _server, _number, _peerName).Start();
+        RingBuffer? upRing = RingBuffer.TryCreate(_context.BufferSize);
+        RingBuffer? downRing = upRing is null ? null : RingBuffer.TryCreate(_context.BufferSize);
+        if (upRing is null || downRing is null)
+        {
+            // Out of memory costs this client only: reset it, never the process.
+            upRing?.Dispose();
+            _context.RingShortage.ClientReset(_context, ProxyContext.DescribeConnection(_number, _peerName));
+            ResetBoth();
+            return;
+        }
+        _context.RingShortage.RingsAllocated(_context);
+        new ProxyPair(_context, _client, _server, upRing, downRing, _number, _peerName).Start();
+    }
+
+    private void ResetBoth()
+    {
+        _context.Reactor.Remove(_server);
+        Sys.SetAbortOnClose(_server);
+        Sys.Close(_server);
+        _server = -1;
+        Sys.SetAbortOnClose(_client);
+        Sys.Close(_client);
+        _context.OpenConnections--;
     }
 
     private void Fail()

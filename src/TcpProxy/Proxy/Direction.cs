@@ -34,13 +34,13 @@ internal sealed unsafe class Direction
     // A MSG_MORE write may have left a partial segment held back in the sink.
     private bool _sinkCorked;
 
-    public Direction(ProxyPair pair, ProxyContext context, int source, int sink, string name)
+    public Direction(ProxyPair pair, ProxyContext context, int source, int sink, RingBuffer ring, string name)
     {
         _pair = pair;
         _reactor = context.Reactor;
         _source = source;
         _sink = sink;
-        _ring = new RingBuffer(context.BufferSize);
+        _ring = ring;
         _stallTimeoutMs = context.StallTimeoutMs;
         _onSourceReadable = OnSourceReadable;
         _onSinkWritable = OnSinkWritable;

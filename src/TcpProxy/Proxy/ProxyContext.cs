@@ -35,6 +35,9 @@ public sealed class ProxyContext
     /// </summary>
     public Action<int>? DescriptorsExhausted { get; set; }
 
+    /// <summary>Clients reset because their ring buffers could not be allocated, and the log of such episodes.</summary>
+    public RingShortage RingShortage { get; } = new();
+
     /// <summary>Clients accepted and not yet closed, connecting ones included.</summary>
     public int OpenConnections { get; set; }
 

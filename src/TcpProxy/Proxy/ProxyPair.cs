@@ -21,7 +21,8 @@ internal sealed class ProxyPair
     private readonly string? _peerName;
     private bool _closed;
 
-    public ProxyPair(ProxyContext context, int client, int server, long number, string? peerName)
+    /// <summary>Takes over both fds and both rings (allocated by the connector, which can fail cleanly).</summary>
+    public ProxyPair(ProxyContext context, int client, int server, RingBuffer upRing, RingBuffer downRing, long number, string? peerName)
     {
         _context = context;
         _client = client;
@@ -29,8 +30,8 @@ internal sealed class ProxyPair
         _number = number;
         _peerName = peerName;
         _openedMs = context.Reactor.NowMs;
-        _upstream = new Direction(this, context, client, server, "up");
-        _downstream = new Direction(this, context, server, client, "down");
+        _upstream = new Direction(this, context, client, server, upRing, "up");
+        _downstream = new Direction(this, context, server, client, downRing, "down");
     }
 
     public Log Log => _context.Log;

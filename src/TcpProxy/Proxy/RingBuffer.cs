@@ -1,5 +1,5 @@
 using System;
-using System.Runtime.InteropServices;
+using TcpProxy.Interop;
 
 namespace TcpProxy.Proxy;
 
@@ -13,12 +13,20 @@ public sealed unsafe class RingBuffer : IDisposable
     private byte* _memory;
     private int _start;
 
-    public RingBuffer(int capacity)
+    private RingBuffer(int capacity)
+    {
+        Capacity = capacity;
+    }
+
+    /// <summary>A ring of capacity bytes, or null when the memory cannot be allocated.</summary>
+    public static RingBuffer? TryCreate(int capacity)
     {
         if (capacity <= 0)
             throw new ArgumentOutOfRangeException(nameof(capacity));
-        Capacity = capacity;
-        _memory = (byte*)NativeMemory.Alloc((nuint)capacity);
+        // The object first: if even that fails, no native memory is left behind.
+        var ring = new RingBuffer(capacity);
+        ring._memory = NativeHeap.TryAllocate(capacity);
+        return ring._memory == null ? null : ring;
     }
 
     public int Capacity { get; }
@@ -92,7 +100,7 @@ public sealed unsafe class RingBuffer : IDisposable
     {
         if (_memory != null)
         {
-            NativeMemory.Free(_memory);
+            NativeHeap.Free(_memory);
             _memory = null;
         }
     }

@@ -1,0 +1,14 @@
+namespace TcpProxy.Interop;
+
+/// <summary>
+/// malloc and free. Unlike NativeMemory.Alloc, which throws
+/// OutOfMemoryException, a failed allocation is a null result the caller
+/// handles: running out of memory for one client is not an exception.
+/// </summary>
+public static unsafe class NativeHeap
+{
+    /// <summary>size bytes of uninitialised memory, or null when none is left.</summary>
+    public static byte* TryAllocate(int size) => (byte*)NativeMethods.Malloc((nuint)size);
+
+    public static void Free(byte* memory) => NativeMethods.Free(memory);
+}
