@@ -39,11 +39,15 @@ internal sealed class Connector
         {
             ref SocketAddress destination = ref destinations[_addressIndex];
             int fd = Sys.StreamSocket(destination.Family);
+            if (fd < 0 && (fd == -Errno.EMFILE || fd == -Errno.ENFILE) && _context.DescriptorReserve.Release())
+            {
+                // The listener's spare is ours now; it accepts no more until it has one again.
+                _context.DescriptorsExhausted?.Invoke(-fd);
+                fd = Sys.StreamSocket(destination.Family);
+            }
             if (fd < 0)
             {
                 _lastError = -fd;
-                if (_lastError == Errno.EMFILE || _lastError == Errno.ENFILE)
-                    _context.DescriptorsExhausted?.Invoke(_lastError);
                 continue;
             }
             // Urgent bytes from the server are forwarded in line, as the listener does for clients.
@@ -113,7 +117,7 @@ internal sealed class Connector
         _server = -1;
         Sys.SetAbortOnClose(_client);
         Sys.Close(_client);
-        _context.OpenConnections--;
+        _context.ConnectionClosed();
     }
 
     private void Fail()
@@ -123,6 +127,6 @@ internal sealed class Connector
             + ": cannot connect to " + _context.DestinationName + ": " + Errno.Name(_lastError) + "; closing the client");
         Sys.SetAbortOnClose(_client);
         Sys.Close(_client);
-        _context.OpenConnections--;
+        _context.ConnectionClosed();
     }
 }

@@ -6,9 +6,12 @@ namespace TcpProxy.Proxy;
 
 /// <summary>
 /// The listening socket: accepts until EAGAIN (within a budget per callback)
-/// and starts a <see cref="Connector"/> per client. When descriptors run out
-/// it stops accepting for a short pause instead of spinning on EMFILE, and
-/// says so once per episode.
+/// and starts a <see cref="Connector"/> per client. It accepts only while it
+/// holds a spare descriptor (<see cref="DescriptorReserve"/>), so every client
+/// it accepts gets its server socket too. When descriptors run out it stops
+/// accepting — clients wait in the backlog — until a connection closes (or,
+/// for descriptors freed elsewhere, a retry timer fires), and says so once per
+/// episode.
 /// </summary>
 public sealed class Listener : IDisposable
 {
@@ -19,6 +22,8 @@ public sealed class Listener : IDisposable
     private readonly int _fd;
     private readonly Action _onReadable;
     private readonly WheelTimer _resumeTimer;
+    private bool _paused;
+    // From the first pause until the backlog is drained: one log line per episode.
     private bool _exhausted;
 
     private Listener(ProxyContext context, int fd, SocketAddress boundAddress)
@@ -27,7 +32,7 @@ public sealed class Listener : IDisposable
         _fd = fd;
         Address = boundAddress;
         _onReadable = OnReadable;
-        _resumeTimer = new WheelTimer(Resume);
+        _resumeTimer = new WheelTimer(TryResume);
     }
 
     /// <summary>The address actually bound (the port filled in when 0 was asked for).</summary>
@@ -69,7 +74,10 @@ public sealed class Listener : IDisposable
                 if (rc == 0)
                 {
                     context.Reactor.SetCallback(fd, IoEvents.Readable, listener._onReadable);
+                    // Failing here is not fatal: the first accept retries and pauses instead.
+                    context.DescriptorReserve.TryAcquire();
                     context.DescriptorsExhausted = listener.PauseAccepting;
+                    context.DescriptorsFreed = listener.TryResume;
                     return listener;
                 }
             }
@@ -114,6 +122,11 @@ public sealed class Listener : IDisposable
 
     private void OnReadable()
     {
+        if (!_context.DescriptorReserve.TryAcquire())
+        {
+            PauseAccepting(Errno.EMFILE);
+            return;
+        }
         for (int i = 0; i < AcceptBudget; i++)
         {
             SocketAddress peer = default;
@@ -121,6 +134,9 @@ public sealed class Listener : IDisposable
             if (fd >= 0)
             {
                 Accepted(fd, peer);
+                // Its connector took the spare descriptor: the next client could not have a server socket.
+                if (_paused)
+                    return;
                 continue;
             }
             int errno = -fd;
@@ -128,6 +144,7 @@ public sealed class Listener : IDisposable
             {
                 case Errno.EAGAIN:
                     _context.Reactor.ClearReady(_fd, IoEvents.Readable);
+                    EndEpisode();
                     return;
                 case Errno.EINTR:
                 case Errno.ECONNABORTED:
@@ -149,11 +166,6 @@ public sealed class Listener : IDisposable
 
     private void Accepted(int fd, in SocketAddress peer)
     {
-        if (_exhausted)
-        {
-            _exhausted = false;
-            _context.Log.Info("accepting again (" + _context.OpenConnections.ToString(System.Globalization.CultureInfo.InvariantCulture) + " connections open)");
-        }
         Sys.SetNoDelay(fd);
         long number = ++_context.AcceptedConnections;
         _context.OpenConnections++;
@@ -161,24 +173,51 @@ public sealed class Listener : IDisposable
         new Connector(_context, fd, number, peerName).Start();
     }
 
-    // Pending clients stay in the backlog; the timer retries, and the edge
-    // state is kept, so the retry accepts without waiting for a new client.
+    // Pending clients stay in the backlog. A connection closing resumes
+    // accepting; the timer retries for descriptors freed elsewhere. The edge
+    // state is kept, so resuming accepts without waiting for a new client.
     private void PauseAccepting(int errno)
     {
         if (!_exhausted)
         {
             _exhausted = true;
             _context.Log.Info("accept: " + Errno.Name(errno) + " with " + _context.OpenConnections.ToString(System.Globalization.CultureInfo.InvariantCulture)
-                + " connections open; pausing accepts, retrying every " + DescriptorPauseMs.ToString(System.Globalization.CultureInfo.InvariantCulture) + " ms");
+                + " connections open; pausing accepts until a connection closes (new clients wait in the backlog)");
         }
+        _paused = true;
         _context.Reactor.SetCallback(_fd, IoEvents.Readable, null);
-        _context.Reactor.Timers.Arm(_resumeTimer, _context.Reactor.NowMs + DescriptorPauseMs);
+        if (!_resumeTimer.IsArmed)
+            _context.Reactor.Timers.Arm(_resumeTimer, _context.Reactor.NowMs + DescriptorPauseMs);
     }
 
-    private void Resume() => _context.Reactor.SetCallback(_fd, IoEvents.Readable, _onReadable);
+    /// <summary>Resumes accepting if paused and a spare descriptor can be held again.</summary>
+    private void TryResume()
+    {
+        if (!_paused)
+            return;
+        if (!_context.DescriptorReserve.TryAcquire())
+        {
+            if (!_resumeTimer.IsArmed)
+                _context.Reactor.Timers.Arm(_resumeTimer, _context.Reactor.NowMs + DescriptorPauseMs);
+            return;
+        }
+        _paused = false;
+        _context.Reactor.Timers.Cancel(_resumeTimer);
+        _context.Reactor.SetCallback(_fd, IoEvents.Readable, _onReadable);
+    }
+
+    /// <summary>The backlog is drained: an episode of exhaustion, if any, is over.</summary>
+    private void EndEpisode()
+    {
+        if (!_exhausted)
+            return;
+        _exhausted = false;
+        _context.Log.Info("accepting again: every waiting client accepted (" + _context.OpenConnections.ToString(System.Globalization.CultureInfo.InvariantCulture) + " connections open)");
+    }
 
     public void Dispose()
     {
+        _context.DescriptorReserve.Release();
         _context.Reactor.Timers.Cancel(_resumeTimer);
         _context.Reactor.Remove(_fd);
         Sys.Close(_fd);

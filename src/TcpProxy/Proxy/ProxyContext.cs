@@ -29,17 +29,30 @@ public sealed class ProxyContext
     public long StallTimeoutMs { get; }
 
     /// <summary>
-    /// Called when a connector cannot get a descriptor (EMFILE/ENFILE): the
-    /// listener pauses accepting, so clients wait in the backlog rather than
-    /// being accepted only to be reset.
+    /// Called when a connector cannot get a descriptor (EMFILE/ENFILE) and
+    /// takes the listener's spare: the listener pauses accepting, so clients
+    /// wait in the backlog rather than being accepted only to be reset.
     /// </summary>
     public Action<int>? DescriptorsExhausted { get; set; }
+
+    /// <summary>Called when a connection closed and gave its descriptors back: a paused listener resumes.</summary>
+    public Action? DescriptorsFreed { get; set; }
+
+    /// <summary>The listener's spare descriptor; see <see cref="Proxy.DescriptorReserve"/>.</summary>
+    internal DescriptorReserve DescriptorReserve { get; } = new();
 
     /// <summary>Clients reset because their ring buffers could not be allocated, and the log of such episodes.</summary>
     public RingShortage RingShortage { get; } = new();
 
     /// <summary>Clients accepted and not yet closed, connecting ones included.</summary>
     public int OpenConnections { get; set; }
+
+    /// <summary>A client and whatever server socket it had are closed.</summary>
+    internal void ConnectionClosed()
+    {
+        OpenConnections--;
+        DescriptorsFreed?.Invoke();
+    }
 
     /// <summary>How log lines name a connection: "#12 [::ffff:127.0.0.1]:5000" (the peer only at --verbose).</summary>
     public static string DescribeConnection(long number, string? peerName) =>

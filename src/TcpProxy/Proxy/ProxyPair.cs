@@ -82,7 +82,7 @@ internal sealed class ProxyPair
         }
         Sys.Close(_client);
         Sys.Close(_server);
-        _context.OpenConnections--;
+        _context.ConnectionClosed();
         if (Log.IsVerbose)
             Log.Verbose(Describe() + " closed after " + ((reactor.NowMs - _openedMs) / 1000.0).ToString("0.000", CultureInfo.InvariantCulture)
                 + " s: " + _upstream.BytesForwarded.ToString(CultureInfo.InvariantCulture) + " B up, "
