@@ -48,7 +48,7 @@ public class LoopbackTransferBenchmarks
         _sink.Start();
         int sinkPort = ((IPEndPoint)_sink.LocalEndpoint).Port;
         var options = new ProxyOptions { DestinationHost = "127.0.0.1", DestinationPort = sinkPort, ListenPort = 0, BindAddress = "127.0.0.1", LogLevel = LogLevel.Quiet };
-        _server = ProxyServer.Create(options, new Log(LogLevel.Quiet, TextWriter.Null), out string? error)
+        _server = ProxyServer.Create(options, new Log(LogLevel.Quiet, writer: null), out string? error)
             ?? throw new InvalidOperationException(error);
 
         _clientSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

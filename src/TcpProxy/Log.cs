@@ -1,5 +1,4 @@
-using System;
-using System.IO;
+using TcpProxy.Logging;
 
 namespace TcpProxy;
 
@@ -14,20 +13,25 @@ public enum LogLevel
 }
 
 /// <summary>
-/// Line-oriented diagnostics on stderr. Callers test <see cref="IsVerbose"/>
-/// before formatting per-connection lines, so a quiet proxy builds no strings.
+/// Line-oriented diagnostics, "tcpproxy: " first, through a <see cref="LogWriter"/>
+/// (stderr in the product): best effort, never blocking, never throwing.
+/// Callers test <see cref="IsVerbose"/> before formatting per-connection
+/// lines, so a quiet proxy builds no strings.
 /// </summary>
 public sealed class Log
 {
-    private readonly TextWriter _writer;
+    private const string Prefix = "tcpproxy: ";
 
-    public Log(LogLevel level, TextWriter writer)
+    /// <param name="writer">Where lines go; null discards them (tests that run the proxy in-process).</param>
+    public Log(LogLevel level, LogWriter? writer)
     {
         Level = level;
-        _writer = writer;
+        Writer = writer;
     }
 
     public LogLevel Level { get; }
+
+    public LogWriter? Writer { get; }
 
     public bool IsVerbose => Level >= LogLevel.Verbose;
 
@@ -47,9 +51,5 @@ public sealed class Log
             Write(message);
     }
 
-    private void Write(string message)
-    {
-        _writer.WriteLine("tcpproxy: " + message);
-        _writer.Flush();
-    }
+    private void Write(string message) => Writer?.WriteLine(Prefix, message);
 }

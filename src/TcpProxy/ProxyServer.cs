@@ -67,6 +67,8 @@ public sealed class ProxyServer : IDisposable
             reactor.Dispose();
             return null;
         }
+        // The loop flushes the log from now on: a stuck stderr pipe costs lines, never the loop.
+        log.Writer?.Attach(reactor);
         log.Info("listening on " + listener.Address + ", forwarding to " + destinationName
             + " (" + string.Join(", ", destinations) + "); " + poller.Name + ", "
             + options.BufferSize.ToString(CultureInfo.InvariantCulture) + " B buffers, stall timeout "
@@ -92,6 +94,7 @@ public sealed class ProxyServer : IDisposable
     {
         _listener.Dispose();
         _shutdown.Dispose();
+        Context.Log.Writer?.Detach();
         _reactor.Dispose();
     }
 }

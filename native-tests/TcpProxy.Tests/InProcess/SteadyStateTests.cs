@@ -24,7 +24,7 @@ public sealed class SteadyStateTests
         sink.Start();
         int sinkPort = ((IPEndPoint)sink.LocalEndpoint).Port;
         var options = new ProxyOptions { DestinationHost = "127.0.0.1", DestinationPort = sinkPort, ListenPort = 0, BindAddress = "127.0.0.1", LogLevel = LogLevel.Quiet };
-        using ProxyServer server = ProxyServer.Create(options, new Log(LogLevel.Quiet, System.IO.TextWriter.Null), out string? error)
+        using ProxyServer server = ProxyServer.Create(options, new Log(LogLevel.Quiet, writer: null), out string? error)
             ?? throw new InvalidOperationException(error);
 
         Transfer(server, sink, 4 << 20); // warm-up: first-use paths and table growth

@@ -185,6 +185,120 @@ public sealed class TimerWheelTests
         Assert.Equal(0, wheel.ArmedCount);
     }
 
+    private const long Week = 7L * 24 * 3600 * 1000;
+
+    [Fact]
+    public void FirstTimerArmedAfterAWeekIdle_CatchUpVisitsAtMostOneRotation_AndTheTimerFiresOnTime()
+    {
+        const int Slots = 1024;
+        var wheel = new TimerWheel(0, Tick, Slots);
+        wheel.Advance(5);
+        // The loop slept in epoll_wait(-1) for a week with nothing armed; the
+        // event that woke it arms a stall timer before the loop advances the wheel.
+        long now = Week;
+        long firedAt = -1;
+        wheel.Arm(new WheelTimer(() => firedAt = now), now + 10_000);
+        long visited = wheel.SlotsVisited;
+        wheel.Advance(now);
+        visited = wheel.SlotsVisited - visited;
+        Assert.True(visited <= Slots, $"catching up on a week visited {visited} slots");
+        Assert.Equal(-1, firedAt);
+        for (now = Week + 1; now <= Week + 12_000 && firedAt < 0; now++)
+            wheel.Advance(now);
+        Assert.InRange(firedAt, Week + 10_000, Week + 10_000 + Tick - 1);
+    }
+
+    [Fact]
+    public void LoopStalledForAWeek_TimersDueBeforeDuringAndAfterTheGap_FireExactlyOnceWhenDue()
+    {
+        const int Slots = 1024; // one rotation: 10.24 s
+        var wheel = new TimerWheel(0, Tick, Slots);
+        long now = 0;
+        var fired = new Dictionary<string, long>();
+        WheelTimer Timer(string name) => new(() => fired.Add(name, now)); // Add throws if one fires twice
+
+        wheel.Arm(Timer("before"), 50);
+        wheel.Arm(Timer("in the gap, first hour"), 3_600_000);
+        wheel.Arm(Timer("in the gap, day 3"), 3 * 86_400_000L + 5);
+        wheel.Arm(Timer("in the gap, last tick"), Week);
+        wheel.Arm(Timer("after the gap, same rotation"), Week + 2_000);
+        wheel.Arm(Timer("after the gap, next rotation"), Week + 20_000);
+        for (now = 0; now <= 100; now++)
+            wheel.Advance(now);
+        Assert.Equal(50, Assert.Single(fired).Value);
+
+        // The loop thread was stopped (SIGSTOP, a suspended VM) for a week. On
+        // waking, events are dispatched before the wheel advances: they arm timers too.
+        now = Week;
+        wheel.Arm(Timer("armed on waking, due now"), Week);
+        wheel.Arm(Timer("armed on waking, due in 30 ms"), Week + 30);
+        long visited = wheel.SlotsVisited;
+        wheel.Advance(now);
+        visited = wheel.SlotsVisited - visited;
+        Assert.True(visited <= Slots, $"catching up on a week visited {visited} slots");
+        foreach (string name in new[] { "in the gap, first hour", "in the gap, day 3", "in the gap, last tick", "armed on waking, due now" })
+            Assert.Equal(Week, fired[name]); // overdue: all at once, on waking
+        Assert.Equal(5, fired.Count);
+
+        for (now = Week + 1; now <= Week + 25_000; now++)
+            wheel.Advance(now);
+        AssertFiredWithinATick(fired, "armed on waking, due in 30 ms", Week + 30);
+        AssertFiredWithinATick(fired, "after the gap, same rotation", Week + 2_000);
+        AssertFiredWithinATick(fired, "after the gap, next rotation", Week + 20_000);
+        Assert.Equal(8, fired.Count);
+        Assert.Equal(0, wheel.ArmedCount);
+    }
+
+    [Fact]
+    public void RandomJumpsOfUpToFiftyRotations_EachTimerFiresOnceAtTheFirstAdvanceOfItsTick()
+    {
+        const int Slots = 64; // one rotation: 640 ms
+        var random = new Random(7);
+        var wheel = new TimerWheel(0, Tick, Slots);
+        var samples = new List<long>();
+        var timers = new List<(long ArmedAt, long Deadline)>();
+        var firedAt = new List<long>();
+        long now = 0;
+        long maxVisited = 0;
+        for (int step = 0; step < 2_000; step++)
+        {
+            // Mostly short steps, sometimes a stall of up to 50 rotations.
+            now += random.Next(10) < 7 ? random.Next(1, 25) : random.Next(1_000, 32_000);
+            samples.Add(now);
+            // Armed on waking, before the wheel advances, as event callbacks do.
+            for (int k = random.Next(4); k > 0; k--)
+            {
+                int id = timers.Count;
+                timers.Add((now, now + random.Next(0, 20_000)));
+                firedAt.Add(-1);
+                wheel.Arm(new WheelTimer(() =>
+                {
+                    Assert.Equal(-1, firedAt[id]);
+                    firedAt[id] = now;
+                }), timers[id].Deadline);
+            }
+            long visited = wheel.SlotsVisited;
+            wheel.Advance(now);
+            maxVisited = Math.Max(maxVisited, wheel.SlotsVisited - visited);
+        }
+        Assert.True(maxVisited <= Slots, $"one advance visited {maxVisited} slots");
+        for (int id = 0; id < timers.Count; id++)
+        {
+            // Due in the tick holding the deadline, rounded up: it fires at the first advance that reaches that tick.
+            long dueTick = (timers[id].Deadline + Tick - 1) / Tick;
+            long expected = samples.Find(t => t >= timers[id].ArmedAt && t / Tick >= dueTick);
+            if (expected == 0)
+                expected = -1; // beyond the last advance: must not have fired
+            Assert.True(expected == firedAt[id], $"timer {id} (armed {timers[id].ArmedAt}, deadline {timers[id].Deadline}) fired at {firedAt[id]}, expected {expected}");
+        }
+    }
+
+    private static void AssertFiredWithinATick(Dictionary<string, long> fired, string name, long deadline)
+    {
+        Assert.True(fired.TryGetValue(name, out long at), $"'{name}' never fired");
+        Assert.InRange(at, deadline, deadline + Tick - 1);
+    }
+
     [Fact]
     public void MillisecondsUntilNextDue_IsMinusOneWhenIdle_AndBoundedOtherwise()
     {

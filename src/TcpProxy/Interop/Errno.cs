@@ -9,6 +9,8 @@ public static class Errno
     public const int EPERM = 1;
     public const int ENOENT = 2;
     public const int EINTR = 4;
+    public const int EIO = 5;
+    public const int ENXIO = 6;
     public const int EBADF = 9;
     public const int EAGAIN = 11; // == EWOULDBLOCK on Linux
     public const int ENOMEM = 12;
@@ -16,6 +18,8 @@ public static class Errno
     public const int EINVAL = 22;
     public const int ENFILE = 23;
     public const int EMFILE = 24;
+    public const int EFBIG = 27;
+    public const int ENOSPC = 28;
     public const int EPIPE = 32;
     public const int EPROTO = 71;
     public const int EAFNOSUPPORT = 97;
@@ -30,6 +34,7 @@ public static class Errno
     public const int ECONNREFUSED = 111;
     public const int EHOSTUNREACH = 113;
     public const int EINPROGRESS = 115;
+    public const int EDQUOT = 122;
 
     /// <summary>The symbolic name for logs ("ECONNREFUSED"); no allocation for known values.</summary>
     public static string Name(int errno) => errno switch
@@ -37,6 +42,8 @@ public static class Errno
         EPERM => "EPERM",
         ENOENT => "ENOENT",
         EINTR => "EINTR",
+        EIO => "EIO",
+        ENXIO => "ENXIO",
         EBADF => "EBADF",
         EAGAIN => "EAGAIN",
         ENOMEM => "ENOMEM",
@@ -44,6 +51,8 @@ public static class Errno
         EINVAL => "EINVAL",
         ENFILE => "ENFILE",
         EMFILE => "EMFILE",
+        EFBIG => "EFBIG",
+        ENOSPC => "ENOSPC",
         EPIPE => "EPIPE",
         EPROTO => "EPROTO",
         EAFNOSUPPORT => "EAFNOSUPPORT",
@@ -58,6 +67,7 @@ public static class Errno
         ECONNREFUSED => "ECONNREFUSED",
         EHOSTUNREACH => "EHOSTUNREACH",
         EINPROGRESS => "EINPROGRESS",
+        EDQUOT => "EDQUOT",
         _ => "errno " + errno.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 }

@@ -1,0 +1,345 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using TcpProxy.Interop;
+using TcpProxy.Reactor;
+
+namespace TcpProxy.Logging;
+
+/// <summary>
+/// Log lines to one destination (stderr, an access-log file) that never block
+/// the loop and never throw. Lines queue in a bounded buffer; a full buffer
+/// drops the line and counts it, a failed write (ENOSPC, EIO, EPIPE...) drops
+/// what was queued and counts it, and once the destination takes data again
+/// the writer adds one line saying how many were lost. Used from the loop
+/// thread only.
+///
+/// How each kind of descriptor is written without blocking (Linux):
+/// - a pipe, FIFO or terminal is reopened through /proc/self/fd/N with
+///   O_NONBLOCK: a private open file description of the same pipe or tty.
+///   Setting O_NONBLOCK on fd 2 itself would change the description the
+///   parent shell or terminal shares, and break it for them.
+/// - a socket (systemd's journal stream) cannot be reopened (ENXIO), so it is
+///   written with send(MSG_DONTWAIT | MSG_NOSIGNAL): non-blocking per call.
+/// - a regular file (or /dev/null, /dev/full) is written directly: such writes
+///   never wait for a reader, and epoll refuses these fds anyway (EPERM). A
+///   regular file must not be reopened: fd 2 shares its offset with the shell.
+/// Attached to a reactor, a pollable destination is flushed by the loop when
+/// it is writable, so lines logged in one loop iteration leave in one write;
+/// the others are written as each line comes.
+/// </summary>
+public sealed unsafe class LogWriter : IDisposable
+{
+    /// <summary>The line a standard-error writer adds after losing lines; {0} is the count.</summary>
+    public const string StandardErrorDroppedNotice = "tcpproxy: {0} log lines dropped";
+
+    private const int StandardErrorFd = 2;
+
+    private enum Method { Write, Send, Discard }
+
+    private enum FlushResult { Drained, Blocked, Failed }
+
+    private readonly LineBuffer _buffer;
+    private readonly string _droppedNotice;
+    private readonly string? _path;
+    private readonly bool _ownsFd;
+    private readonly Action _onWritable;
+    private int _fd;
+    private Method _method;
+    private Reactor.Reactor? _reactor;
+    private bool _flushRequested;
+    private long _unreportedDrops;
+    // The dropped-lines notice in the stream, until it is fully written: if a
+    // write error discards it, the drops it reported are unreported again.
+    private long _noticeEnd = -1;
+    private long _noticeReports;
+
+    private LogWriter(int fd, Method method, bool ownsFd, string? path, int capacityBytes, string droppedNotice)
+    {
+        _fd = fd;
+        _method = method;
+        _ownsFd = ownsFd;
+        _path = path;
+        _buffer = new LineBuffer(capacityBytes);
+        _droppedNotice = droppedNotice;
+        _onWritable = FlushQueued;
+    }
+
+    /// <summary>Lines lost since start: buffer full, or a write failed.</summary>
+    public long DroppedLines { get; private set; }
+
+    /// <summary>Writes that failed with an error (ENOSPC, EIO, EPIPE...).</summary>
+    public long WriteErrors { get; private set; }
+
+    /// <summary>The errno of the last failed write, 0 if none failed.</summary>
+    public int LastWriteError { get; private set; }
+
+    /// <summary>Lines waiting in the buffer are this many bytes.</summary>
+    public int QueuedBytes => _buffer.Queued.Length;
+
+    /// <summary>Whether the loop flushes this writer on writable events (a pipe, terminal or socket once attached).</summary>
+    public bool IsWatched => _reactor != null;
+
+    /// <summary>stderr (fd 2), made safe: never blocks the loop, never throws.</summary>
+    public static LogWriter ForStandardError(int capacityBytes = 256 * 1024) =>
+        ForDescriptor(StandardErrorFd, capacityBytes, StandardErrorDroppedNotice);
+
+    /// <summary>
+    /// A writer for an fd the caller keeps open (and closes after disposing
+    /// the writer). With fd closed, every line is dropped and counted: its
+    /// number may later be reused by a socket, which must never receive log lines.
+    /// </summary>
+    public static LogWriter ForDescriptor(int fd, int capacityBytes, string droppedNotice)
+    {
+        switch (Sys.KindOf(fd, out _))
+        {
+            case DescriptorKind.RegularFile:
+                return new LogWriter(fd, Method.Write, ownsFd: false, null, capacityBytes, droppedNotice);
+            case DescriptorKind.Socket:
+                return new LogWriter(fd, Method.Send, ownsFd: false, null, capacityBytes, droppedNotice);
+            case DescriptorKind.Pipe:
+            case DescriptorKind.CharacterDevice:
+                // Fails without /proc, or for a FIFO whose reader is gone (ENXIO): nothing could be written then.
+                int reopened = Sys.ReopenNonBlocking(fd);
+                return reopened >= 0
+                    ? new LogWriter(reopened, Method.Write, ownsFd: true, null, capacityBytes, droppedNotice)
+                    : new LogWriter(-1, Method.Discard, ownsFd: false, null, capacityBytes, droppedNotice);
+            default:
+                return new LogWriter(-1, Method.Discard, ownsFd: false, null, capacityBytes, droppedNotice);
+        }
+    }
+
+    /// <summary>
+    /// An access-log file opened O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC (0644),
+    /// plus O_NONBLOCK|O_NOCTTY so a named pipe neither blocks the open nor a
+    /// write. Null with a one-line error on failure.
+    /// </summary>
+    public static LogWriter? OpenFile(string path, out string? error, int capacityBytes = 1024 * 1024,
+        string droppedNotice = "tcpproxy: {0} access log lines dropped")
+    {
+        int fd = Sys.OpenForAppend(path);
+        if (fd < 0)
+        {
+            error = "cannot open '" + path + "': " + Errno.Name(-fd);
+            return null;
+        }
+        error = null;
+        return new LogWriter(fd, Method.Write, ownsFd: true, path, capacityBytes, droppedNotice);
+    }
+
+    /// <summary>Queues one line (a '\n' is appended). Never blocks, never throws; drops and counts when full.</summary>
+    public void WriteLine(ReadOnlySpan<char> line) => WriteLine(default, line);
+
+    /// <summary>Queues prefix + line as one line, without the caller joining them into a new string.</summary>
+    public void WriteLine(ReadOnlySpan<char> prefix, ReadOnlySpan<char> line)
+    {
+        if (_method == Method.Discard)
+        {
+            CountDropped(1);
+            return;
+        }
+        bool queued = _buffer.TryAppend(prefix, line);
+        if (!queued && MayWriteNow())
+        {
+            FlushQueued();
+            queued = _buffer.TryAppend(prefix, line);
+        }
+        if (!queued)
+        {
+            CountDropped(1);
+            return;
+        }
+        if (_reactor != null)
+            RequestFlush();
+        else
+            Flush(reportDrops: false);
+    }
+
+    /// <summary>
+    /// Hands the writer to the loop: a pollable destination is registered and
+    /// flushed when writable. A destination epoll refuses (a regular file, /dev/null) is
+    /// written at once, line by line, as before.
+    /// </summary>
+    public void Attach(Reactor.Reactor reactor)
+    {
+        if (_reactor != null || _method == Method.Discard)
+            return;
+        if (reactor.Add(_fd, IoEvents.Writable) < 0)
+            return;
+        _reactor = reactor;
+        if (!_buffer.IsEmpty)
+            RequestFlush();
+    }
+
+    /// <summary>Takes the writer back from the loop (before the reactor is disposed); lines are then written at once again.</summary>
+    public void Detach()
+    {
+        if (_reactor is not Reactor.Reactor reactor)
+            return;
+        _reactor = null;
+        _flushRequested = false;
+        // Unregister explicitly: the fd stays open, and a later Attach must be able to add it again.
+        reactor.Poller.Unregister(_fd);
+        reactor.Remove(_fd);
+    }
+
+    /// <summary>SIGHUP / logrotate: reopens the same path (file writers only); 0 or -errno. Queued lines go to the new file.</summary>
+    public int Reopen()
+    {
+        if (_path is null)
+            return -Errno.EINVAL;
+        int fd = Sys.OpenForAppend(_path);
+        if (fd < 0)
+            return fd;
+        Reactor.Reactor? reactor = _reactor;
+        Detach();
+        Sys.Close(_fd);
+        _fd = fd;
+        _method = Method.Write;
+        if (reactor != null)
+            Attach(reactor);
+        return 0;
+    }
+
+    /// <summary>
+    /// At exit: detaches from the loop, then writes what is queued (and the
+    /// dropped-lines notice), waiting for the destination at most limit in
+    /// total. What is still queued then is counted as dropped.
+    /// </summary>
+    public void FlushAtExit(TimeSpan limit)
+    {
+        Detach();
+        if (_method == Method.Discard)
+            return;
+        long deadline = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency);
+        bool reportDrops = true;
+        while (Flush(reportDrops) == FlushResult.Blocked)
+        {
+            reportDrops = false;
+            long remainingMs = (deadline - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency;
+            if (remainingMs <= 0)
+                break;
+            Sys.WaitWritable(_fd, (int)Math.Min(remainingMs, int.MaxValue));
+        }
+        if (!_buffer.IsEmpty)
+            DiscardQueued();
+    }
+
+    public void Dispose()
+    {
+        Detach();
+        if (_ownsFd && _fd >= 0)
+            Sys.Close(_fd);
+        _fd = -1;
+        _method = Method.Discard;
+    }
+
+    // A full buffer may be relieved by a write now, unless the loop knows the fd is not writable.
+    private bool MayWriteNow() => _reactor is not Reactor.Reactor reactor || reactor.IsReady(_fd, IoEvents.Writable);
+
+    private void RequestFlush()
+    {
+        if (_flushRequested)
+            return;
+        _flushRequested = true;
+        _reactor!.SetCallback(_fd, IoEvents.Writable, _onWritable);
+    }
+
+    // The loop's writable callback, and the full-buffer path of WriteLine:
+    // writes what it can and keeps the callback and the fd's readiness in step.
+    private void FlushQueued()
+    {
+        FlushResult result = Flush(reportDrops: false);
+        if (_reactor is not Reactor.Reactor reactor)
+            return;
+        if (result == FlushResult.Blocked)
+        {
+            reactor.ClearReady(_fd, IoEvents.Writable);
+            RequestFlush();
+        }
+        else if (_flushRequested)
+        {
+            // Nothing left: an installed callback on a writable fd would run every iteration.
+            _flushRequested = false;
+            reactor.SetCallback(_fd, IoEvents.Writable, null);
+        }
+    }
+
+    /// <summary>
+    /// Writes until the buffer is empty or the destination is full. Once a
+    /// write emptied it (the destination works again), or when told to,
+    /// queues the dropped-lines notice if lines were lost since the last one.
+    /// </summary>
+    private FlushResult Flush(bool reportDrops)
+    {
+        bool wrote = false;
+        while (true)
+        {
+            while (!_buffer.IsEmpty)
+            {
+                long rc = WriteQueued();
+                if (rc > 0)
+                {
+                    _buffer.Consume((int)rc);
+                    wrote = true;
+                    continue;
+                }
+                if (rc == -Errno.EINTR)
+                    continue;
+                if (rc == -Errno.EAGAIN || rc == 0)
+                    return FlushResult.Blocked;
+                LastWriteError = (int)-rc;
+                WriteErrors++;
+                DiscardQueued();
+                return FlushResult.Failed;
+            }
+            if (_noticeEnd >= 0)
+                _noticeEnd = -1; // written
+            if (_unreportedDrops == 0 || !(wrote || reportDrops) || !QueueDroppedNotice())
+                return FlushResult.Drained;
+            reportDrops = false;
+        }
+    }
+
+    private long WriteQueued()
+    {
+        ReadOnlySpan<byte> queued = _buffer.Queued;
+        fixed (byte* data = queued)
+        {
+            return _method == Method.Send
+                ? Sys.SendWithoutWaiting(_fd, data, queued.Length)
+                : Sys.Write(_fd, data, queued.Length);
+        }
+    }
+
+    private bool QueueDroppedNotice()
+    {
+        string notice = string.Format(CultureInfo.InvariantCulture, _droppedNotice, _unreportedDrops);
+        if (!_buffer.TryAppend(default, notice))
+            return false;
+        _noticeEnd = _buffer.AppendedTotal;
+        _noticeReports = _unreportedDrops;
+        _unreportedDrops = 0;
+        return true;
+    }
+
+    private void DiscardQueued()
+    {
+        bool noticeLost = _noticeEnd > _buffer.ConsumedTotal;
+        int lines = _buffer.DiscardAll();
+        if (noticeLost)
+        {
+            // The notice is no log line of its own; what it would have said is owed again.
+            lines--;
+            _unreportedDrops += _noticeReports;
+            _noticeEnd = -1;
+        }
+        CountDropped(lines);
+    }
+
+    private void CountDropped(int lines)
+    {
+        DroppedLines += lines;
+        _unreportedDrops += lines;
+    }
+}
