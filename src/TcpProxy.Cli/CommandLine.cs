@@ -68,7 +68,9 @@ internal static class CommandLine
         if (result.Action is not null)
         {
             // --help or --version: let System.CommandLine print them.
-            int code = result.Invoke(new InvocationConfiguration { Output = output, Error = error });
+            // No default exception handler: a failing write (stdout on a full disk) becomes
+            // Program's one-line internal error, not a stack trace.
+            int code = result.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
             return new ParsedCommandLine(null, code);
         }
         if (result.GetValue(verbose) && result.GetValue(quiet))

@@ -62,6 +62,25 @@ public sealed class CommandLineTests
         Assert.Contains(result.StdoutLines, l => l.Trim().Length > 0);
     }
 
+    [Fact]
+    public void HelpOnAFullStdout_ExitsWithOneLineNotAStackTrace()
+    {
+        // exec keeps the PID: the shell only opens /dev/full as fd 1 for the proxy.
+        var info = new System.Diagnostics.ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardError = true };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add("exec \"$0\" --help >/dev/full");
+        info.ArgumentList.Add(ProxyBinary.Path);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var stderr = Background.Run(() => process.StandardError.ReadToEnd());
+        bool exited = process.WaitForExit(Limit);
+        if (!exited) process.Kill();
+        string text = Background.Await(stderr, Limit, "reading stderr");
+        output.WriteLine(text);
+        Assert.True(exited, $"still running after {Limit.TotalSeconds} s");
+        Assert.Equal(RuntimeError, process.ExitCode);
+        Assert.Equal("tcpproxy: internal error: IOException: No space left on device", text.TrimEnd('\n'));
+    }
+
     void AssertOneLineError(CommandResult result, string problem, int expectedExit, string namingPattern)
     {
         output.WriteLine(result.ToString());
