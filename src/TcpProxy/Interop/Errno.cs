@@ -17,10 +17,14 @@ public static class Errno
     public const int ENFILE = 23;
     public const int EMFILE = 24;
     public const int EPIPE = 32;
+    public const int ENONET = 64;
     public const int EPROTO = 71;
+    public const int ENOPROTOOPT = 92;
+    public const int EOPNOTSUPP = 95;
     public const int EAFNOSUPPORT = 97;
     public const int EADDRINUSE = 98;
     public const int EADDRNOTAVAIL = 99;
+    public const int ENETDOWN = 100;
     public const int ENETUNREACH = 101;
     public const int ECONNABORTED = 103;
     public const int ECONNRESET = 104;
@@ -28,6 +32,7 @@ public static class Errno
     public const int ENOTCONN = 107;
     public const int ETIMEDOUT = 110;
     public const int ECONNREFUSED = 111;
+    public const int EHOSTDOWN = 112;
     public const int EHOSTUNREACH = 113;
     public const int EINPROGRESS = 115;
 
@@ -45,10 +50,14 @@ public static class Errno
         ENFILE => "ENFILE",
         EMFILE => "EMFILE",
         EPIPE => "EPIPE",
+        ENONET => "ENONET",
         EPROTO => "EPROTO",
+        ENOPROTOOPT => "ENOPROTOOPT",
+        EOPNOTSUPP => "EOPNOTSUPP",
         EAFNOSUPPORT => "EAFNOSUPPORT",
         EADDRINUSE => "EADDRINUSE",
         EADDRNOTAVAIL => "EADDRNOTAVAIL",
+        ENETDOWN => "ENETDOWN",
         ENETUNREACH => "ENETUNREACH",
         ECONNABORTED => "ECONNABORTED",
         ECONNRESET => "ECONNRESET",
@@ -56,6 +65,7 @@ public static class Errno
         ENOTCONN => "ENOTCONN",
         ETIMEDOUT => "ETIMEDOUT",
         ECONNREFUSED => "ECONNREFUSED",
+        EHOSTDOWN => "EHOSTDOWN",
         EHOSTUNREACH => "EHOSTUNREACH",
         EINPROGRESS => "EINPROGRESS",
         _ => "errno " + errno.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -140,20 +140,16 @@ public sealed class Listener : IDisposable
                 continue;
             }
             int errno = -fd;
-            switch (errno)
+            switch (AcceptErrors.Classify(errno))
             {
-                case Errno.EAGAIN:
+                case AcceptErrorAction.Drained:
                     _context.Reactor.ClearReady(_fd, IoEvents.Readable);
                     EndEpisode();
                     return;
-                case Errno.EINTR:
-                case Errno.ECONNABORTED:
-                case Errno.EPROTO:
+                case AcceptErrorAction.Retry:
+                    _context.AcceptErrorsRetried++;
                     continue;
-                case Errno.EMFILE:
-                case Errno.ENFILE:
-                case Errno.ENOBUFS:
-                case Errno.ENOMEM:
+                case AcceptErrorAction.Pause:
                     PauseAccepting(errno);
                     return;
                 default:
