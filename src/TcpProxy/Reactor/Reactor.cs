@@ -130,6 +130,9 @@ public sealed class Reactor : IDisposable
     /// </summary>
     public int RunOnce(int maxWaitMs)
     {
+        // The callbacks and timers of the last iteration took time: a wait
+        // computed from the clock read before them would fire timers late by that much.
+        NowMs = ReadClockMs();
         int timeout = _pendingCount > 0 ? 0 : Timers.MillisecondsUntilNextDue(NowMs);
         if (maxWaitMs >= 0 && (timeout < 0 || timeout > maxWaitMs))
             timeout = maxWaitMs;
