@@ -195,8 +195,9 @@ public sealed class Listener : IDisposable, IFaultOwner
         if (!_exhausted)
         {
             _exhausted = true;
-            _context.Log.Info("accept: " + Errno.Name(errno) + " with " + _context.OpenConnections.ToString(System.Globalization.CultureInfo.InvariantCulture)
-                + " connections open; pausing accepts until a connection closes (new clients wait in the backlog)");
+            // errno is accept's own, or that of a connector's socket() which took the spare descriptor.
+            _context.Log.Info(Errno.Name(errno) + " with " + _context.OpenConnections.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                + " connections open: pausing accepts until a connection closes (new clients wait in the backlog)");
         }
         _paused = true;
         _context.Reactor.SetCallback(_fd, IoEvents.Readable, null);
