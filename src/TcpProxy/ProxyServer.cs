@@ -53,6 +53,7 @@ public sealed class ProxyServer : IDisposable
         var reactor = new Reactor.Reactor(poller);
         string destinationName = options.DestinationHost + ":" + options.DestinationPort.ToString(CultureInfo.InvariantCulture);
         var context = new ProxyContext(reactor, log, destinations, destinationName, options.BufferSize, (long)options.StallTimeout.TotalMilliseconds);
+        reactor.UnownedFault = exception => log.Info("internal error in the event loop (" + ProxyContext.DescribeFault(exception) + ")");
 
         ShutdownSignal? shutdown = ShutdownSignal.Install(reactor, out error);
         if (shutdown is null)

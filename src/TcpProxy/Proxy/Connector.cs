@@ -8,9 +8,11 @@ namespace TcpProxy.Proxy;
 /// Connects one accepted client to the destination without blocking:
 /// connect() → EINPROGRESS → writable → SO_ERROR, trying each resolved
 /// address in turn. On success it hands both fds to a new <see cref="ProxyPair"/>;
-/// when every address fails the client is reset at once.
+/// when every address fails the client is reset at once. Until the pair
+/// exists, the connector answers for the client, its server socket and the
+/// rings: a fault resets the client and releases them all.
 /// </summary>
-internal sealed class Connector
+internal sealed class Connector : IFaultOwner
 {
     private readonly ProxyContext _context;
     private readonly int _client;
@@ -20,6 +22,11 @@ internal sealed class Connector
     private int _server = -1;
     private int _addressIndex;
     private int _lastError;
+    private RingBuffer? _upRing;
+    private RingBuffer? _downRing;
+    // Set once the client is closed or handed to _pair: nothing left to release.
+    private bool _finished;
+    private ProxyPair? _pair;
 
     public Connector(ProxyContext context, int client, long number, string? peerName)
     {
@@ -30,7 +37,19 @@ internal sealed class Connector
         _onWritable = OnWritable;
     }
 
-    public void Start() => TryNextAddress();
+    public void Start()
+    {
+        // Runs inside the listener's callback: a fault from here on is this
+        // connector's to clean up, not the listener's.
+        try
+        {
+            TryNextAddress();
+        }
+        catch (Exception exception)
+        {
+            OnFault(exception);
+        }
+    }
 
     private void TryNextAddress()
     {
@@ -56,7 +75,7 @@ internal sealed class Connector
                 rc = Sys.Connect(fd, destination);
             if (rc == 0 || rc == -Errno.EINPROGRESS)
             {
-                int added = _context.Reactor.Add(fd, IoEvents.None);
+                int added = _context.Reactor.Add(fd, IoEvents.None, this);
                 if (added == 0)
                 {
                     _server = fd;
@@ -95,36 +114,57 @@ internal sealed class Connector
     private void Connected()
     {
         Sys.SetNoDelay(_server);
-        RingBuffer? upRing = RingBuffer.TryCreate(_context.BufferSize);
-        RingBuffer? downRing = upRing is null ? null : RingBuffer.TryCreate(_context.BufferSize);
-        if (upRing is null || downRing is null)
+        _upRing = RingBuffer.TryCreate(_context.BufferSize);
+        _downRing = _upRing is null ? null : RingBuffer.TryCreate(_context.BufferSize);
+        if (_upRing is null || _downRing is null)
         {
             // Out of memory costs this client only: reset it, never the process.
-            upRing?.Dispose();
+            Reset();
             _context.RingShortage.ClientReset(_context, ProxyContext.DescribeConnection(_number, _peerName));
-            ResetBoth();
             return;
         }
         _context.RingShortage.RingsAllocated(_context);
-        new ProxyPair(_context, _client, _server, upRing, downRing, _number, _peerName).Start();
-    }
-
-    private void ResetBoth()
-    {
-        _context.Reactor.Remove(_server);
-        Sys.SetAbortOnClose(_server);
-        Sys.Close(_server);
-        _server = -1;
-        Sys.SetAbortOnClose(_client);
-        Sys.Close(_client);
-        _context.ConnectionClosed();
+        _pair = new ProxyPair(_context, _client, _server, _upRing, _downRing, _number, _peerName);
+        _finished = true; // the pair owns the fds and the rings now
+        _pair.Start();
     }
 
     private void Fail()
     {
+        Reset();
         // Everything was tried: warn at the normal level, since the operator must act.
         _context.Log.Info(ProxyContext.DescribeConnection(_number, _peerName)
             + ": cannot connect to " + _context.DestinationName + ": " + Errno.Name(_lastError) + "; closing the client");
+    }
+
+    /// <summary>A callback of this connector threw (or of its pair, still inside it).</summary>
+    public void OnFault(Exception exception)
+    {
+        if (_finished && _pair != null)
+        {
+            _pair.OnFault(exception);
+            return;
+        }
+        Reset();
+        _context.Log.Info(ProxyContext.DescribeConnection(_number, _peerName) + ": internal error while connecting ("
+            + ProxyContext.DescribeFault(exception) + "); client reset");
+    }
+
+    /// <summary>Resets the client and the server socket, if any, and frees the rings, if any; once.</summary>
+    private void Reset()
+    {
+        if (_finished)
+            return;
+        _finished = true;
+        _upRing?.Dispose();
+        _downRing?.Dispose();
+        if (_server >= 0)
+        {
+            _context.Reactor.Remove(_server);
+            Sys.SetAbortOnClose(_server);
+            Sys.Close(_server);
+            _server = -1;
+        }
         Sys.SetAbortOnClose(_client);
         Sys.Close(_client);
         _context.ConnectionClosed();

@@ -44,7 +44,7 @@ internal sealed unsafe class Direction
         _stallTimeoutMs = context.StallTimeoutMs;
         _onSourceReadable = OnSourceReadable;
         _onSinkWritable = OnSinkWritable;
-        _stallTimer = new WheelTimer(OnStallTimer);
+        _stallTimer = new WheelTimer(_reactor.Guarded(pair, OnStallTimer));
         Name = name;
     }
 

@@ -13,7 +13,7 @@ namespace TcpProxy.Proxy;
 /// for descriptors freed elsewhere, a retry timer fires), and says so once per
 /// episode.
 /// </summary>
-public sealed class Listener : IDisposable
+public sealed class Listener : IDisposable, IFaultOwner
 {
     private const int AcceptBudget = 64;
     private const int DescriptorPauseMs = 100;
@@ -23,6 +23,8 @@ public sealed class Listener : IDisposable
     private readonly Action _onReadable;
     private readonly WheelTimer _resumeTimer;
     private bool _paused;
+    // Accepted, not yet taken over by its connector: a fault meanwhile must close it.
+    private int _unclaimedClient = -1;
     // From the first pause until the backlog is drained: one log line per episode.
     private bool _exhausted;
 
@@ -32,7 +34,7 @@ public sealed class Listener : IDisposable
         _fd = fd;
         Address = boundAddress;
         _onReadable = OnReadable;
-        _resumeTimer = new WheelTimer(TryResume);
+        _resumeTimer = new WheelTimer(context.Reactor.Guarded(this, TryResume));
     }
 
     /// <summary>The address actually bound (the port filled in when 0 was asked for).</summary>
@@ -70,7 +72,7 @@ public sealed class Listener : IDisposable
                 SocketAddress bound = default;
                 Sys.GetSocketName(fd, ref bound);
                 var listener = new Listener(context, fd, bound);
-                rc = context.Reactor.Add(fd, IoEvents.Readable);
+                rc = context.Reactor.Add(fd, IoEvents.Readable, listener);
                 if (rc == 0)
                 {
                     context.Reactor.SetCallback(fd, IoEvents.Readable, listener._onReadable);
@@ -140,20 +142,16 @@ public sealed class Listener : IDisposable
                 continue;
             }
             int errno = -fd;
-            switch (errno)
+            switch (AcceptErrors.Classify(errno))
             {
-                case Errno.EAGAIN:
+                case AcceptErrorAction.Drained:
                     _context.Reactor.ClearReady(_fd, IoEvents.Readable);
                     EndEpisode();
                     return;
-                case Errno.EINTR:
-                case Errno.ECONNABORTED:
-                case Errno.EPROTO:
+                case AcceptErrorAction.Retry:
+                    _context.AcceptErrorsRetried++;
                     continue;
-                case Errno.EMFILE:
-                case Errno.ENFILE:
-                case Errno.ENOBUFS:
-                case Errno.ENOMEM:
+                case AcceptErrorAction.Pause:
                     PauseAccepting(errno);
                     return;
                 default:
@@ -166,11 +164,27 @@ public sealed class Listener : IDisposable
 
     private void Accepted(int fd, in SocketAddress peer)
     {
+        _unclaimedClient = fd;
         Sys.SetNoDelay(fd);
         long number = ++_context.AcceptedConnections;
-        _context.OpenConnections++;
         string? peerName = _context.Log.IsVerbose ? peer.ToString() : null;
-        new Connector(_context, fd, number, peerName).Start();
+        var connector = new Connector(_context, fd, number, peerName);
+        _context.OpenConnections++;
+        _unclaimedClient = -1;
+        connector.Start();
+    }
+
+    /// <summary>A callback of the listener threw: the client in hand, if any, is reset; accepting goes on.</summary>
+    public void OnFault(Exception exception)
+    {
+        bool hadClient = _unclaimedClient >= 0;
+        if (hadClient)
+        {
+            Sys.SetAbortOnClose(_unclaimedClient);
+            Sys.Close(_unclaimedClient);
+            _unclaimedClient = -1;
+        }
+        _context.Log.Info("listener: internal error (" + ProxyContext.DescribeFault(exception) + ")" + (hadClient ? "; client reset" : ""));
     }
 
     // Pending clients stay in the backlog. A connection closing resumes
@@ -181,8 +195,9 @@ public sealed class Listener : IDisposable
         if (!_exhausted)
         {
             _exhausted = true;
-            _context.Log.Info("accept: " + Errno.Name(errno) + " with " + _context.OpenConnections.ToString(System.Globalization.CultureInfo.InvariantCulture)
-                + " connections open; pausing accepts until a connection closes (new clients wait in the backlog)");
+            // errno is accept's own, or that of a connector's socket() which took the spare descriptor.
+            _context.Log.Info(Errno.Name(errno) + " with " + _context.OpenConnections.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                + " connections open: pausing accepts until a connection closes (new clients wait in the backlog)");
         }
         _paused = true;
         _context.Reactor.SetCallback(_fd, IoEvents.Readable, null);

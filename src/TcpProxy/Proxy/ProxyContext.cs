@@ -58,6 +58,12 @@ public sealed class ProxyContext
     public static string DescribeConnection(long number, string? peerName) =>
         "#" + number.ToString(System.Globalization.CultureInfo.InvariantCulture) + " " + (peerName ?? "client");
 
+    /// <summary>Accepts that failed for that one connection only (a network error pending on it, a firewall's EPERM) and were retried at once.</summary>
+    public long AcceptErrorsRetried { get; set; }
+
+    /// <summary>How log lines name a callback's fault: "InvalidOperationException: message" (never a stack trace).</summary>
+    public static string DescribeFault(Exception exception) => exception.GetType().Name + ": " + exception.Message;
+
     /// <summary>Clients accepted since start; numbers connections in the log.</summary>
     public long AcceptedConnections { get; set; }
 }

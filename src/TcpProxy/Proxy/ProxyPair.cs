@@ -1,3 +1,4 @@
+using System;
 using System.Globalization;
 using TcpProxy.Interop;
 using TcpProxy.Reactor;
@@ -9,7 +10,7 @@ namespace TcpProxy.Proxy;
 /// ways by two <see cref="Direction"/>s. Both fds close together: when both
 /// directions have passed EOF on, or at once on a write error or a stall.
 /// </summary>
-internal sealed class ProxyPair
+internal sealed class ProxyPair : IFaultOwner
 {
     private readonly ProxyContext _context;
     private readonly int _client;
@@ -39,7 +40,8 @@ internal sealed class ProxyPair
     /// <summary>Starts forwarding. The server fd is registered already (by the connector).</summary>
     public void Start()
     {
-        int rc = _context.Reactor.Add(_client, IoEvents.Both);
+        _context.Reactor.SetOwner(_server, this);
+        int rc = _context.Reactor.Add(_client, IoEvents.Both, this);
         if (rc < 0)
         {
             Abort("cannot watch client: " + Errno.Name(-rc));
@@ -64,6 +66,15 @@ internal sealed class ProxyPair
 
     /// <summary>Closes both fds now with RST, dropping whatever is buffered.</summary>
     public void Abort(string reason) => Close(reason, abort: true);
+
+    /// <summary>A callback of this pair threw: it costs this pair (aborted), nothing else.</summary>
+    public void OnFault(Exception exception)
+    {
+        bool wasOpen = !_closed;
+        Abort("internal error");
+        Log.Info(Describe() + ": internal error (" + ProxyContext.DescribeFault(exception) + ")"
+            + (wasOpen ? "; connection aborted" : " after the connection closed"));
+    }
 
     private void Close(string reason, bool abort)
     {
