@@ -118,8 +118,9 @@ static void run(int lfd)
         for (int i = 0; i < n; i++) {
             struct peer *p = evs[i].data.ptr;
             if (!p) {
+                /* A bounded batch, so that a flood of connects cannot starve the echoes. */
                 int fd;
-                while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+                for (int k = 0; k < 64 && (fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0; k++) {
                     struct peer *q = calloc(1, sizeof *q);
                     if (!q) {
                         close(fd);
