@@ -43,7 +43,7 @@ set output "$OUT/rss.png"
 set title "tcpproxy soak: RSS over time"
 set xlabel "seconds"
 set ylabel "RSS (MiB)"
-set key top left
+set key bottom right
 set grid
 plot "$OUT/samples.tsv" using 2:(\$3/1024) with linespoints title "after each round (pairs closed)", \
      "$OUT/samples.tsv" using 2:(\$6/1024) with linespoints title "with the idle pairs open"
