@@ -54,6 +54,10 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibC, EntryPoint = "free")]
     public static partial void Free(void* memory);
 
+    // glibc only: gives free pages inside the heap back to the kernel.
+    [LibraryImport(LibC, EntryPoint = "malloc_trim")]
+    public static partial int MallocTrim(nuint pad);
+
     [LibraryImport(LibC, EntryPoint = "gai_strerror")]
     public static partial byte* GaiStrError(int code);
 }

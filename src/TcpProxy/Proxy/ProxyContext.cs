@@ -48,9 +48,12 @@ public sealed class ProxyContext
     public int OpenConnections { get; set; }
 
     /// <summary>A client and whatever server socket it had are closed.</summary>
+    private readonly GarbageBudget _garbage = new();
+
     internal void ConnectionClosed()
     {
         OpenConnections--;
+        _garbage.ConnectionClosed();
         DescriptorsFreed?.Invoke();
     }
 
