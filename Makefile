@@ -13,7 +13,8 @@ TCPPROXY   := $(TOP)/tcpproxy
 BUILD      := $(TOP)/build
 CLI_PROJ   := src/TcpProxy.Cli/TcpProxy.Cli.csproj
 TEST_PROJ  := native-tests/TcpProxy.Tests/TcpProxy.Tests.csproj
-CS_SOURCES := $(shell find src -name '*.cs' -o -name '*.csproj' 2>/dev/null) Directory.Build.props
+# bin/ and obj/ hold generated files rewritten by every build: listing them would re-publish each time.
+CS_SOURCES := $(shell find src \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' \) -print 2>/dev/null) Directory.Build.props
 # Installs Debian packages that are missing (apt-get update once, only if needed).
 ENSURE_PACKAGES := $(TOP)/scripts/ensure-packages.sh
 

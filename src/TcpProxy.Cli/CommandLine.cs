@@ -12,45 +12,42 @@ internal readonly record struct ParsedCommandLine(ProxyOptions? Options, int Exi
 
 /// <summary>
 /// Parses `tcpproxy destination-host destination-port listen-port [options]`
-/// with System.CommandLine. Usage errors become one line on stderr and exit
-/// code 2; no proxy logic lives here.
+/// with System.CommandLine. Every option's value goes through a parser of
+/// ours (<see cref="ValueParsers"/>), so any malformed or out-of-range value
+/// becomes one line "tcpproxy: --option: problem (usage: ...)" and exit code
+/// 2. No proxy logic lives here.
 /// </summary>
 internal static class CommandLine
 {
     private const string Usage = "usage: tcpproxy destination-host destination-port listen-port [options]; see --help";
     private const int MaxBufferSize = 64 * 1024 * 1024;
-    private const double MaxStallSeconds = 7 * 24 * 3600;
+    private const double MaxSeconds = 7 * 24 * 3600;
+
+    private delegate bool TryParse<T>(string text, out T value, out string? problem);
 
     public static ParsedCommandLine Parse(string[] args, TextWriter output, TextWriter error)
     {
-        var destinationHost = new Argument<string>("destination-host") { Description = "Host name or address to forward every connection to." };
-        var destinationPort = new Argument<int>("destination-port") { Description = "TCP port on the destination (1-65535).", CustomParser = ParsePort };
-        var listenPort = new Argument<int>("listen-port") { Description = "TCP port to accept clients on (1-65535).", CustomParser = ParsePort };
-        var bufferSize = new Option<int>("--buffer-size")
-        {
-            Description = "Bytes buffered per direction (the high-water mark); reading stops while the buffer is full.",
-            DefaultValueFactory = _ => ProxyOptions.DefaultBufferSize,
-            HelpName = "bytes",
-        };
-        bufferSize.Validators.Add(result =>
-        {
-            int value = result.GetValueOrDefault<int>();
-            if (value < 1 || value > MaxBufferSize)
-                result.AddError("--buffer-size must be between 1 and " + MaxBufferSize.ToString(CultureInfo.InvariantCulture) + " bytes, not " + value.ToString(CultureInfo.InvariantCulture));
-        });
-        var stallTimeout = new Option<double>("--stall-timeout")
-        {
-            Description = "Seconds buffered data may stay unwritable before the connection pair is aborted.",
-            DefaultValueFactory = _ => ProxyOptions.DefaultStallTimeout.TotalSeconds,
-            HelpName = "seconds",
-        };
-        stallTimeout.Validators.Add(result =>
-        {
-            double value = result.GetValueOrDefault<double>();
-            if (!(value >= 0.01 && value <= MaxStallSeconds))
-                result.AddError("--stall-timeout must be between 0.01 and " + MaxStallSeconds.ToString(CultureInfo.InvariantCulture) + " seconds, not " + value.ToString(CultureInfo.InvariantCulture));
-        });
-        var bind = new Option<string?>("--bind") { Description = "Address to listen on (default: all interfaces, IPv4 and IPv6).", HelpName = "address" };
+        var destinationHost = Positional<string>("destination-host", "Host name or address to forward every connection to.", TryHost);
+        var destinationPort = Positional<int>("destination-port", "TCP port on the destination (1-65535).", ValueParsers.TryPort);
+        var listenPort = Positional<int>("listen-port", "TCP port to accept clients on (1-65535).", ValueParsers.TryPort);
+        var bufferSize = Valued("--buffer-size", "bytes", ProxyOptions.DefaultBufferSize,
+            "Bytes buffered per direction (the high-water mark); reading stops while the buffer is full.",
+            (string text, out int value, out string? problem) =>
+            {
+                bool ok = ValueParsers.TryWholeNumber(text, 1, MaxBufferSize, "bytes", out long parsed, out problem);
+                value = (int)parsed;
+                return ok;
+            });
+        var stallTimeout = Valued("--stall-timeout", "seconds", ProxyOptions.DefaultStallTimeout.TotalSeconds,
+            "Seconds buffered data may stay unwritable before the pair is aborted (fractions allowed).",
+            Seconds(0.01, allowZero: false));
+        var bind = Valued<string?>("--bind", "address", null,
+            "Address to listen on (default: all interfaces, IPv4 and IPv6).",
+            (string text, out string? value, out string? problem) =>
+            {
+                value = text;
+                return ValueParsers.TryNonEmpty(text, "address", out problem);
+            });
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log one line per connection opened and closed." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Log only errors that stop the proxy." };
 
@@ -60,12 +57,10 @@ internal static class CommandLine
         };
 
         ParseResult result = root.Parse(args);
-        if (result.Action is ParseErrorAction || result.Errors.Count > 0)
-        {
-            error.WriteLine("tcpproxy: " + FirstProblem(result, destinationHost, destinationPort, listenPort) + " (" + Usage + ")");
-            return new ParsedCommandLine(null, ExitCodes.UsageError);
-        }
-        if (result.Action is not null)
+        string? problem = UsageProblems.First(result, [destinationHost, destinationPort, listenPort]);
+        if (problem is null && result.Action is ParseErrorAction)
+            problem = "invalid command line";
+        if (problem is null && result.Action is not null)
         {
             // --help or --version: let System.CommandLine print them.
             // No default exception handler: a failing write (stdout on a full disk) becomes
@@ -73,20 +68,16 @@ internal static class CommandLine
             int code = result.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
             return new ParsedCommandLine(null, code);
         }
-        if (result.GetValue(verbose) && result.GetValue(quiet))
+        if (problem is null && result.GetValue(verbose) && result.GetValue(quiet))
+            problem = "--verbose and --quiet exclude each other";
+        if (problem is not null)
         {
-            error.WriteLine("tcpproxy: --verbose and --quiet exclude each other (" + Usage + ")");
-            return new ParsedCommandLine(null, ExitCodes.UsageError);
-        }
-        string host = result.GetValue(destinationHost) ?? "";
-        if (host.Trim().Length == 0)
-        {
-            error.WriteLine("tcpproxy: destination-host is empty (" + Usage + ")");
+            error.WriteLine("tcpproxy: " + problem + " (" + Usage + ")");
             return new ParsedCommandLine(null, ExitCodes.UsageError);
         }
         var options = new ProxyOptions
         {
-            DestinationHost = host,
+            DestinationHost = result.GetValue(destinationHost)!,
             DestinationPort = result.GetValue(destinationPort),
             ListenPort = result.GetValue(listenPort),
             BindAddress = result.GetValue(bind),
@@ -97,24 +88,49 @@ internal static class CommandLine
         return new ParsedCommandLine(options, ExitCodes.Success);
     }
 
-    private static int ParsePort(ArgumentResult result)
+    private static bool TryHost(string text, out string value, out string? problem)
     {
-        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
-        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int port) && port >= 1 && port <= 65535)
-            return port;
-        result.AddError(result.Argument.Name + " '" + text + "' is not a port number (1-65535)");
-        return 0;
+        value = text;
+        return ValueParsers.TryNonEmpty(text, "host name", out problem);
     }
 
-    // System.CommandLine reports a missing argument without naming it; name it.
-    private static string FirstProblem(ParseResult result, params Argument[] arguments)
-    {
-        foreach (Argument argument in arguments)
+    private static TryParse<double> Seconds(double min, bool allowZero) =>
+        (string text, out double value, out string? problem) =>
         {
-            ArgumentResult? argumentResult = result.GetResult(argument);
-            if (argumentResult is null || argumentResult.Tokens.Count == 0)
-                return "missing " + argument.Name;
+            bool ok = ValueParsers.TrySeconds(text, min, MaxSeconds, allowZero, out TimeSpan parsed, out problem);
+            value = parsed.TotalSeconds;
+            return ok;
+        };
+
+    private static Argument<T> Positional<T>(string name, string description, TryParse<T> parse) =>
+        new(name) { Description = description, CustomParser = result => Convert(result, name, parse) };
+
+    /// <summary>An option with one value, parsed by us; its default shows in --help.</summary>
+    private static Option<T> Valued<T>(string name, string helpName, T defaultValue, string description, TryParse<T> parse) =>
+        new(name)
+        {
+            Description = description,
+            HelpName = helpName,
+            DefaultValueFactory = _ => defaultValue,
+            CustomParser = result => Convert(result, name, parse),
+        };
+
+    private static T Convert<T>(ArgumentResult result, string name, TryParse<T> parse)
+    {
+        if (result.Tokens.Count == 0)
+        {
+            result.AddError(name + ": missing value");
+            return default!;
         }
-        return result.Errors.Count > 0 ? result.Errors[0].Message : "invalid command line";
+        if (result.Tokens.Count > 1)
+        {
+            result.AddError(name + ": given more than once");
+            return default!;
+        }
+        if (parse(result.Tokens[0].Value, out T value, out string? problem))
+            return value;
+        result.AddError(name + ": " + problem);
+        return default!;
     }
+
 }

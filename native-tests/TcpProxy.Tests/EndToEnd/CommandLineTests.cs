@@ -36,6 +36,62 @@ public sealed class CommandLineTests
         AssertOneLineError(result, problem, expectedExit, PatternFor(problem));
     }
 
+    /// <summary>
+    /// Every malformed or out-of-range value of every option: exit 2, one line that names the
+    /// option and quotes the value, in the proxy's own "tcpproxy: --option: problem (usage: ...)"
+    /// style, and never an exception type.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BadOptionValues))]
+    public void BadOptionValue_IsOneUsageLineNamingOptionAndValue(string option, string value)
+    {
+        var result = CommandRun.Run(Limit, "127.0.0.1", "7000", "7001", option, value);
+        output.WriteLine(result.ToString());
+        Assert.False(result.TimedOut, $"{option} {value}: still running after {Limit.TotalSeconds} s");
+        Assert.Equal(UsageError, result.ExitCode);
+        string line = Assert.Single(result.NonEmptyStderrLines);
+        Assert.StartsWith($"tcpproxy: {option}: '{value}' ", line, StringComparison.Ordinal);
+        Assert.EndsWith("(usage: tcpproxy destination-host destination-port listen-port [options]; see --help)", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", line, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, string> BadOptionValues => new()
+    {
+        { "--buffer-size", "abc" },
+        { "--buffer-size", "1.5" },
+        { "--buffer-size", "99999999999" },
+        { "--buffer-size", "99999999999999999999999" },
+        { "--buffer-size", "0" },
+        { "--buffer-size", "-5" },
+        { "--buffer-size", "67108865" },
+        { "--stall-timeout", "abc" },
+        { "--stall-timeout", "-1" },
+        { "--stall-timeout", "0" },
+        { "--stall-timeout", "NaN" },
+        { "--stall-timeout", "Infinity" },
+        { "--stall-timeout", "1e3" },
+        { "--stall-timeout", "604801" },
+        { "--stall-timeout", "1,5" },
+    };
+
+    /// <summary>An option given without its value, or twice, or one that does not exist: the same one-line style.</summary>
+    [Theory]
+    [InlineData("--buffer-size: missing value", "--buffer-size")]
+    [InlineData("--stall-timeout: missing value", "--stall-timeout")]
+    [InlineData("--bind: missing value", "--bind")]
+    [InlineData("--bind: empty address", "--bind", "")]
+    [InlineData("--buffer-size: given more than once", "--buffer-size", "1024", "--buffer-size", "2048")]
+    [InlineData("--nope: unknown option", "--nope")]
+    [InlineData("'surplus': unexpected argument", "surplus")]
+    public void MisusedOption_IsOneUsageLineInTheSameStyle(string expected, params string[] options)
+    {
+        var result = CommandRun.Run(Limit, ["127.0.0.1", "7000", "7001", .. options]);
+        output.WriteLine(result.ToString());
+        Assert.Equal(UsageError, result.ExitCode);
+        string line = Assert.Single(result.NonEmptyStderrLines);
+        Assert.StartsWith("tcpproxy: " + expected + " (usage: ", line, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ListenPortInUse_ExitsWithRuntimeError()
     {
