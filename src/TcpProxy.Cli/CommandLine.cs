@@ -41,6 +41,20 @@ internal static class CommandLine
         var stallTimeout = Valued("--stall-timeout", "seconds", ProxyOptions.DefaultStallTimeout.TotalSeconds,
             "Seconds buffered data may stay unwritable before the pair is aborted (fractions allowed).",
             Seconds(0.01, allowZero: false));
+        var connectTimeout = Valued("--connect-timeout", "seconds", ProxyOptions.DefaultConnectTimeout.TotalSeconds,
+            "Seconds one destination address may take to accept the connection before the next is tried (fractions allowed).",
+            Seconds(0.01, allowZero: false));
+        var idleTimeout = Valued("--idle-timeout", "seconds", 0.0,
+            "Close a pair that moved no byte either way for this many seconds; 0 = never.",
+            Seconds(0.01, allowZero: true));
+        var maxConnections = Valued("--max-connections", "count", 0,
+            "Open clients (connecting ones included) at which accepting pauses; further clients wait in the backlog. 0 = only the fd limit.",
+            (string text, out int value, out string? problem) =>
+            {
+                bool ok = ValueParsers.TryWholeNumber(text, 0, int.MaxValue, "connections", out long parsed, out problem);
+                value = (int)parsed;
+                return ok;
+            });
         var bind = Valued<string?>("--bind", "address", null,
             "Address to listen on (default: all interfaces, IPv4 and IPv6).",
             (string text, out string? value, out string? problem) =>
@@ -53,7 +67,8 @@ internal static class CommandLine
 
         var root = new RootCommand("An asynchronous TCP proxy: forwards every client connection to the destination, both ways.")
         {
-            destinationHost, destinationPort, listenPort, bufferSize, stallTimeout, bind, verbose, quiet,
+            destinationHost, destinationPort, listenPort, bufferSize, stallTimeout, connectTimeout, idleTimeout, maxConnections,
+            bind, verbose, quiet,
         };
 
         ParseResult result = root.Parse(args);
@@ -83,6 +98,9 @@ internal static class CommandLine
             BindAddress = result.GetValue(bind),
             BufferSize = result.GetValue(bufferSize),
             StallTimeout = TimeSpan.FromSeconds(result.GetValue(stallTimeout)),
+            ConnectTimeout = TimeSpan.FromSeconds(result.GetValue(connectTimeout)),
+            IdleTimeout = TimeSpan.FromSeconds(result.GetValue(idleTimeout)),
+            MaxConnections = result.GetValue(maxConnections),
             LogLevel = result.GetValue(verbose) ? LogLevel.Verbose : result.GetValue(quiet) ? LogLevel.Quiet : LogLevel.Normal,
         };
         return new ParsedCommandLine(options, ExitCodes.Success);

@@ -52,7 +52,7 @@ public sealed class ProxyServer : IDisposable
         }
         var reactor = new Reactor.Reactor(poller);
         string destinationName = options.DestinationHost + ":" + options.DestinationPort.ToString(CultureInfo.InvariantCulture);
-        var context = new ProxyContext(reactor, log, destinations, destinationName, options.BufferSize, (long)options.StallTimeout.TotalMilliseconds);
+        var context = new ProxyContext(reactor, log, destinations, destinationName, options);
 
         ShutdownSignal? shutdown = ShutdownSignal.Install(reactor, out error);
         if (shutdown is null)
@@ -72,10 +72,14 @@ public sealed class ProxyServer : IDisposable
         log.Info("listening on " + listener.Address + ", forwarding to " + destinationName
             + " (" + string.Join(", ", destinations) + "); " + poller.Name + ", "
             + options.BufferSize.ToString(CultureInfo.InvariantCulture) + " B buffers, stall timeout "
-            + options.StallTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s, fd limit "
-            + fileLimit.ToString(CultureInfo.InvariantCulture));
+            + Seconds(options.StallTimeout) + ", connect timeout " + Seconds(options.ConnectTimeout)
+            + (options.IdleTimeout > TimeSpan.Zero ? ", idle timeout " + Seconds(options.IdleTimeout) : "")
+            + (options.MaxConnections > 0 ? ", at most " + options.MaxConnections.ToString(CultureInfo.InvariantCulture) + " connections" : "")
+            + ", fd limit " + fileLimit.ToString(CultureInfo.InvariantCulture));
         return new ProxyServer(reactor, listener, shutdown, context);
     }
+
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
 
     /// <summary>amain: runs the loop until stopped. Returns 0, or 1 if the poller failed.</summary>
     public int Run()

@@ -72,6 +72,18 @@ public sealed class CommandLineTests
         { "--stall-timeout", "1e3" },
         { "--stall-timeout", "604801" },
         { "--stall-timeout", "1,5" },
+        { "--connect-timeout", "-1" },
+        { "--connect-timeout", "0" },
+        { "--connect-timeout", "ten" },
+        { "--connect-timeout", "1e9" },
+        { "--idle-timeout", "-0.5" },
+        { "--idle-timeout", "0.001" },
+        { "--idle-timeout", "forever" },
+        { "--idle-timeout", "604801" },
+        { "--max-connections", "-5" },
+        { "--max-connections", "2.5" },
+        { "--max-connections", "many" },
+        { "--max-connections", "2147483648" },
     };
 
     /// <summary>An option given without its value, or twice, or one that does not exist: the same one-line style.</summary>
@@ -79,6 +91,9 @@ public sealed class CommandLineTests
     [InlineData("--buffer-size: missing value", "--buffer-size")]
     [InlineData("--stall-timeout: missing value", "--stall-timeout")]
     [InlineData("--bind: missing value", "--bind")]
+    [InlineData("--connect-timeout: missing value", "--connect-timeout")]
+    [InlineData("--idle-timeout: missing value", "--idle-timeout")]
+    [InlineData("--max-connections: missing value", "--max-connections")]
     [InlineData("--bind: empty address", "--bind", "")]
     [InlineData("--buffer-size: given more than once", "--buffer-size", "1024", "--buffer-size", "2048")]
     [InlineData("--nope: unknown option", "--nope")]

@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using TcpProxy.Interop;
 using TcpProxy.Reactor;
 
@@ -7,30 +8,41 @@ namespace TcpProxy.Proxy;
 /// <summary>
 /// Connects one accepted client to the destination without blocking:
 /// connect() → EINPROGRESS → writable → SO_ERROR, trying each resolved
-/// address in turn. On success it hands both fds to a new <see cref="ProxyPair"/>;
-/// when every address fails the client is reset at once.
+/// address in turn, each for at most the connect timeout. On success it hands
+/// both fds to a new <see cref="ProxyPair"/>; when every address fails the
+/// client is reset at once.
 /// </summary>
-internal sealed class Connector
+internal sealed class Connector : ClientConnection
 {
     private readonly ProxyContext _context;
     private readonly int _client;
-    private readonly long _number;
-    private readonly string? _peerName;
     private readonly Action _onWritable;
+    private readonly WheelTimer _connectTimer;
     private int _server = -1;
     private int _addressIndex;
     private int _lastError;
 
     public Connector(ProxyContext context, int client, long number, string? peerName)
+        : base(number, peerName, context.Reactor.NowMs)
     {
         _context = context;
         _client = client;
-        _number = number;
-        _peerName = peerName;
         _onWritable = OnWritable;
+        _connectTimer = new WheelTimer(OnConnectTimeout);
     }
 
-    public void Start() => TryNextAddress();
+    public void Start()
+    {
+        _context.Connections.Add(this);
+        TryNextAddress();
+    }
+
+    /// <summary>Drain: give up connecting and reset the client.</summary>
+    public override void Abort(CloseReason reason)
+    {
+        AbandonAttempt();
+        Finish(reason, 0);
+    }
 
     private void TryNextAddress()
     {
@@ -61,12 +73,21 @@ internal sealed class Connector
                 {
                     _server = fd;
                     if (rc == 0)
+                    {
                         Connected();
+                    }
                     else
+                    {
                         _context.Reactor.SetCallback(fd, IoEvents.Writable, _onWritable);
+                        _context.Reactor.Timers.Arm(_connectTimer, _context.Reactor.NowMs + _context.ConnectTimeoutMs);
+                    }
                     return;
                 }
                 rc = added;
+            }
+            else
+            {
+                _context.Counters.ConnectFailures++;
             }
             _lastError = -rc;
             Sys.Close(fd);
@@ -76,20 +97,42 @@ internal sealed class Connector
 
     private void OnWritable()
     {
-        Reactor.Reactor reactor = _context.Reactor;
-        reactor.SetCallback(_server, IoEvents.Writable, null);
+        _context.Reactor.SetCallback(_server, IoEvents.Writable, null);
         int error = Sys.GetPendingError(_server);
         if (error == 0)
         {
+            _context.Reactor.Timers.Cancel(_connectTimer);
             Connected();
             return;
         }
         _lastError = error;
-        reactor.Remove(_server);
-        Sys.Close(_server);
-        _server = -1;
+        _context.Counters.ConnectFailures++;
+        AbandonAttempt();
         _addressIndex++;
         TryNextAddress();
+    }
+
+    // The handshake did not complete in time: this address is dropped like a refused one.
+    private void OnConnectTimeout()
+    {
+        _lastError = Errno.ETIMEDOUT;
+        _context.Counters.ConnectFailures++;
+        if (_context.Log.IsVerbose)
+            _context.Log.Verbose(Describe() + ": connecting to " + _context.DestinationAddressNames[_addressIndex] + " timed out after "
+                + (_context.ConnectTimeoutMs / 1000.0).ToString("0.###", CultureInfo.InvariantCulture) + " s");
+        AbandonAttempt();
+        _addressIndex++;
+        TryNextAddress();
+    }
+
+    private void AbandonAttempt()
+    {
+        _context.Reactor.Timers.Cancel(_connectTimer);
+        if (_server < 0)
+            return;
+        _context.Reactor.Remove(_server);
+        Sys.Close(_server);
+        _server = -1;
     }
 
     private void Connected()
@@ -101,32 +144,31 @@ internal sealed class Connector
         {
             // Out of memory costs this client only: reset it, never the process.
             upRing?.Dispose();
-            _context.RingShortage.ClientReset(_context, ProxyContext.DescribeConnection(_number, _peerName));
-            ResetBoth();
+            _context.RingShortage.ClientReset(_context, Describe());
+            Sys.SetAbortOnClose(_server);
+            AbandonAttempt();
+            Finish(CloseReason.Reset, Errno.ENOMEM);
             return;
         }
         _context.RingShortage.RingsAllocated(_context);
-        new ProxyPair(_context, _client, _server, upRing, downRing, _number, _peerName).Start();
-    }
-
-    private void ResetBoth()
-    {
-        _context.Reactor.Remove(_server);
-        Sys.SetAbortOnClose(_server);
-        Sys.Close(_server);
-        _server = -1;
-        Sys.SetAbortOnClose(_client);
-        Sys.Close(_client);
-        _context.ConnectionClosed();
+        var pair = new ProxyPair(_context, _client, _server, upRing, downRing, this, _addressIndex);
+        _context.Connections.Replace(this, pair);
+        pair.Start();
     }
 
     private void Fail()
     {
         // Everything was tried: warn at the normal level, since the operator must act.
-        _context.Log.Info(ProxyContext.DescribeConnection(_number, _peerName)
-            + ": cannot connect to " + _context.DestinationName + ": " + Errno.Name(_lastError) + "; closing the client");
+        CloseReason reason = _lastError == Errno.ETIMEDOUT ? CloseReason.ConnectTimeout : CloseReason.ConnectFailed;
+        _context.Log.Info(Describe() + ": cannot connect to " + _context.DestinationName + ": " + Errno.Name(_lastError)
+            + (reason == CloseReason.ConnectTimeout ? " (connect timeout)" : "") + "; resetting the client");
+        Finish(reason, _lastError);
+    }
+
+    private void Finish(CloseReason reason, int errno)
+    {
         Sys.SetAbortOnClose(_client);
         Sys.Close(_client);
-        _context.ConnectionClosed();
+        _context.Closed(this, reason);
     }
 }

@@ -6,14 +6,20 @@ namespace TcpProxy.Proxy;
 /// <summary>What every connection of one listener shares: the loop, the log, the destination, the limits, the counters.</summary>
 public sealed class ProxyContext
 {
-    public ProxyContext(Reactor.Reactor reactor, Log log, SocketAddress[] destinations, string destinationName, int bufferSize, long stallTimeoutMs)
+    public ProxyContext(Reactor.Reactor reactor, Log log, SocketAddress[] destinations, string destinationName, ProxyOptions options)
     {
         Reactor = reactor;
         Log = log;
         Destinations = destinations;
         DestinationName = destinationName;
-        BufferSize = bufferSize;
-        StallTimeoutMs = stallTimeoutMs;
+        DestinationAddressNames = new string[destinations.Length];
+        for (int i = 0; i < destinations.Length; i++)
+            DestinationAddressNames[i] = destinations[i].ToString();
+        BufferSize = options.BufferSize;
+        StallTimeoutMs = (long)options.StallTimeout.TotalMilliseconds;
+        ConnectTimeoutMs = (long)options.ConnectTimeout.TotalMilliseconds;
+        IdleTimeoutMs = (long)options.IdleTimeout.TotalMilliseconds;
+        MaxConnections = options.MaxConnections;
     }
 
     public Reactor.Reactor Reactor { get; }
@@ -24,9 +30,32 @@ public sealed class ProxyContext
 
     public string DestinationName { get; }
 
+    /// <summary>Destinations[i] as "127.0.0.1:80", made once so a closing pair names its server without allocating.</summary>
+    public string[] DestinationAddressNames { get; }
+
     public int BufferSize { get; }
 
     public long StallTimeoutMs { get; }
+
+    /// <summary>How long one destination address may take to complete the handshake.</summary>
+    public long ConnectTimeoutMs { get; }
+
+    /// <summary>A pair that moved nothing for this long is closed; 0: never.</summary>
+    public long IdleTimeoutMs { get; }
+
+    /// <summary>Open connections at which accepting pauses; 0: no limit but descriptors.</summary>
+    public int MaxConnections { get; }
+
+    public ProxyCounters Counters { get; } = new();
+
+    /// <summary>Clients accepted and not yet closed, connecting ones included.</summary>
+    public ConnectionList Connections { get; } = new();
+
+    /// <summary>Shorthand for Connections.Count.</summary>
+    public int OpenConnections => Connections.Count;
+
+    /// <summary>Whether a log that names each connection's peer is enabled (so the peer name is worth formatting).</summary>
+    public bool NamesPeers => Log.IsVerbose;
 
     /// <summary>
     /// Called when a connector cannot get a descriptor (EMFILE/ENFILE) and
@@ -35,29 +64,30 @@ public sealed class ProxyContext
     /// </summary>
     public Action<int>? DescriptorsExhausted { get; set; }
 
-    /// <summary>Called when a connection closed and gave its descriptors back: a paused listener resumes.</summary>
-    public Action? DescriptorsFreed { get; set; }
-
     /// <summary>The listener's spare descriptor; see <see cref="Proxy.DescriptorReserve"/>.</summary>
     internal DescriptorReserve DescriptorReserve { get; } = new();
 
     /// <summary>Clients reset because their ring buffers could not be allocated, and the log of such episodes.</summary>
     public RingShortage RingShortage { get; } = new();
 
-    /// <summary>Clients accepted and not yet closed, connecting ones included.</summary>
-    public int OpenConnections { get; set; }
+    /// <summary>
+    /// After every close, once the connection is off the list and its
+    /// descriptors are given back: a paused listener may resume, a drain may end.
+    /// </summary>
+    public event Action? ConnectionClosed;
 
-    /// <summary>A client and whatever server socket it had are closed.</summary>
-    internal void ConnectionClosed()
-    {
-        OpenConnections--;
-        DescriptorsFreed?.Invoke();
-    }
-
-    /// <summary>How log lines name a connection: "#12 [::ffff:127.0.0.1]:5000" (the peer only at --verbose).</summary>
+    /// <summary>How log lines name a connection: "#12 127.0.0.1:5000" (the peer only at --verbose).</summary>
     public static string DescribeConnection(long number, string? peerName) =>
         "#" + number.ToString(System.Globalization.CultureInfo.InvariantCulture) + " " + (peerName ?? "client");
 
-    /// <summary>Clients accepted since start; numbers connections in the log.</summary>
-    public long AcceptedConnections { get; set; }
+    /// <summary>
+    /// The one place a closing connection is accounted for, whatever stage it
+    /// reached: off the list, counted by reason, then the listeners told.
+    /// </summary>
+    internal void Closed(ClientConnection connection, CloseReason reason)
+    {
+        Connections.Remove(connection);
+        Counters.CountClose(reason);
+        ConnectionClosed?.Invoke();
+    }
 }

@@ -1,0 +1,34 @@
+namespace TcpProxy.Proxy;
+
+/// <summary>
+/// One accepted client from accept to close: first its <see cref="Connector"/>,
+/// then its <see cref="ProxyPair"/>. Every open one is on the context's
+/// <see cref="ConnectionList"/>, so the drain can count and abort them.
+/// </summary>
+public abstract class ClientConnection
+{
+    internal ClientConnection? NextOpen;
+    internal ClientConnection? PreviousOpen;
+    internal bool IsListed;
+
+    protected ClientConnection(long number, string? peerName, long acceptedMs)
+    {
+        Number = number;
+        PeerName = peerName;
+        AcceptedMs = acceptedMs;
+    }
+
+    /// <summary>Numbers connections in the log, from 1.</summary>
+    public long Number { get; }
+
+    /// <summary>"127.0.0.1:5000"; null unless a log that shows it is enabled.</summary>
+    public string? PeerName { get; }
+
+    public long AcceptedMs { get; }
+
+    /// <summary>Ends the connection at once with RST to both peers.</summary>
+    public abstract void Abort(CloseReason reason);
+
+    /// <summary>How log lines name a connection: "#12 127.0.0.1:5000" (the peer only when known).</summary>
+    public string Describe() => ProxyContext.DescribeConnection(Number, PeerName);
+}
