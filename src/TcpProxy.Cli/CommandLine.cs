@@ -47,6 +47,9 @@ internal static class CommandLine
         var idleTimeout = Valued("--idle-timeout", "seconds", 0.0,
             "Close a pair that moved no byte either way for this many seconds; 0 = never.",
             Seconds(0.01, allowZero: true));
+        var drainTimeout = Valued("--drain-timeout", "seconds", ProxyOptions.DefaultDrainTimeout.TotalSeconds,
+            "After SIGTERM/SIGINT, seconds open connections may take to finish before they are aborted (0: abort at once).",
+            Seconds(0, allowZero: false));
         var maxConnections = Valued("--max-connections", "count", 0,
             "Open clients (connecting ones included) at which accepting pauses; further clients wait in the backlog. 0 = only the fd limit.",
             (string text, out int value, out string? problem) =>
@@ -67,7 +70,7 @@ internal static class CommandLine
 
         var root = new RootCommand("An asynchronous TCP proxy: forwards every client connection to the destination, both ways.")
         {
-            destinationHost, destinationPort, listenPort, bufferSize, stallTimeout, connectTimeout, idleTimeout, maxConnections,
+            destinationHost, destinationPort, listenPort, bufferSize, stallTimeout, connectTimeout, idleTimeout, drainTimeout, maxConnections,
             bind, verbose, quiet,
         };
 
@@ -100,6 +103,7 @@ internal static class CommandLine
             StallTimeout = TimeSpan.FromSeconds(result.GetValue(stallTimeout)),
             ConnectTimeout = TimeSpan.FromSeconds(result.GetValue(connectTimeout)),
             IdleTimeout = TimeSpan.FromSeconds(result.GetValue(idleTimeout)),
+            DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drainTimeout)),
             MaxConnections = result.GetValue(maxConnections),
             LogLevel = result.GetValue(verbose) ? LogLevel.Verbose : result.GetValue(quiet) ? LogLevel.Quiet : LogLevel.Normal,
         };

@@ -7,21 +7,26 @@ using TcpProxy.Reactor;
 namespace TcpProxy;
 
 /// <summary>
-/// Wires one reactor, its poller and a listener from the options, and runs
-/// the loop until SIGINT/SIGTERM (or <see cref="RequestStop"/>).
+/// Wires one reactor, its poller, a listener and the signals from the
+/// options, and runs the loop until a drain ends it (SIGINT/SIGTERM, or
+/// <see cref="RequestStop"/>). SIGUSR1 logs the counters.
 /// </summary>
 public sealed class ProxyServer : IDisposable
 {
     private readonly Reactor.Reactor _reactor;
     private readonly Listener _listener;
-    private readonly ShutdownSignal _shutdown;
+    private readonly SignalEvents _signals;
+    private readonly Drain _drain;
 
-    private ProxyServer(Reactor.Reactor reactor, Listener listener, ShutdownSignal shutdown, ProxyContext context)
+    private ProxyServer(Reactor.Reactor reactor, Listener listener, SignalEvents signals, ProxyContext context, ProxyOptions options)
     {
         _reactor = reactor;
         _listener = listener;
-        _shutdown = shutdown;
+        _signals = signals;
         Context = context;
+        _drain = new Drain(context, listener, options.DrainTimeout, reactor.Stop);
+        signals.OnTerminate = _drain.OnTerminateSignal;
+        signals.OnUserReport = ReportCounters;
     }
 
     public ProxyContext Context { get; }
@@ -54,8 +59,8 @@ public sealed class ProxyServer : IDisposable
         string destinationName = options.DestinationHost + ":" + options.DestinationPort.ToString(CultureInfo.InvariantCulture);
         var context = new ProxyContext(reactor, log, destinations, destinationName, options);
 
-        ShutdownSignal? shutdown = ShutdownSignal.Install(reactor, out error);
-        if (shutdown is null)
+        SignalEvents? signals = SignalEvents.Install(reactor, out error);
+        if (signals is null)
         {
             reactor.Dispose();
             return null;
@@ -63,7 +68,7 @@ public sealed class ProxyServer : IDisposable
         Listener? listener = Listener.Open(context, options.BindAddress, options.ListenPort, out error);
         if (listener is null)
         {
-            shutdown.Dispose();
+            signals.Dispose();
             reactor.Dispose();
             return null;
         }
@@ -76,7 +81,7 @@ public sealed class ProxyServer : IDisposable
             + (options.IdleTimeout > TimeSpan.Zero ? ", idle timeout " + Seconds(options.IdleTimeout) : "")
             + (options.MaxConnections > 0 ? ", at most " + options.MaxConnections.ToString(CultureInfo.InvariantCulture) + " connections" : "")
             + ", fd limit " + fileLimit.ToString(CultureInfo.InvariantCulture));
-        return new ProxyServer(reactor, listener, shutdown, context);
+        return new ProxyServer(reactor, listener, signals, context, options);
     }
 
     private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
@@ -91,13 +96,16 @@ public sealed class ProxyServer : IDisposable
         return 1;
     }
 
-    /// <summary>Stops the loop from any thread.</summary>
-    public void RequestStop() => _shutdown.Trigger();
+    /// <summary>Starts the drain from any thread, as SIGTERM does.</summary>
+    public void RequestStop() => _signals.RaiseTerminate();
+
+    // Asked for by the operator (SIGUSR1): written whatever the log level.
+    private void ReportCounters() => Context.Log.Error(Metrics.CounterReport.Format(Context));
 
     public void Dispose()
     {
         _listener.Dispose();
-        _shutdown.Dispose();
+        _signals.Dispose();
         Context.Log.Writer?.Detach();
         _reactor.Dispose();
     }

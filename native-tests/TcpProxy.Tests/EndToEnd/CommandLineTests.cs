@@ -80,6 +80,9 @@ public sealed class CommandLineTests
         { "--idle-timeout", "0.001" },
         { "--idle-timeout", "forever" },
         { "--idle-timeout", "604801" },
+        { "--drain-timeout", "x" },
+        { "--drain-timeout", "-1" },
+        { "--drain-timeout", "604801" },
         { "--max-connections", "-5" },
         { "--max-connections", "2.5" },
         { "--max-connections", "many" },
@@ -94,6 +97,7 @@ public sealed class CommandLineTests
     [InlineData("--connect-timeout: missing value", "--connect-timeout")]
     [InlineData("--idle-timeout: missing value", "--idle-timeout")]
     [InlineData("--max-connections: missing value", "--max-connections")]
+    [InlineData("--drain-timeout: missing value", "--drain-timeout")]
     [InlineData("--bind: empty address", "--bind", "")]
     [InlineData("--buffer-size: given more than once", "--buffer-size", "1024", "--buffer-size", "2048")]
     [InlineData("--nope: unknown option", "--nope")]

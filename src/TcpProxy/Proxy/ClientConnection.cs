@@ -7,7 +7,6 @@ namespace TcpProxy.Proxy;
 /// </summary>
 public abstract class ClientConnection
 {
-    internal ClientConnection? NextOpen;
     internal ClientConnection? PreviousOpen;
     internal bool IsListed;
 
@@ -25,6 +24,12 @@ public abstract class ClientConnection
     public string? PeerName { get; }
 
     public long AcceptedMs { get; }
+
+    /// <summary>The next open connection on the context's list.</summary>
+    public ClientConnection? NextOpen { get; internal set; }
+
+    /// <summary>Still connecting to the destination (a <see cref="Connector"/>), not forwarding yet.</summary>
+    public abstract bool IsConnecting { get; }
 
     /// <summary>Ends the connection at once with RST to both peers.</summary>
     public abstract void Abort(CloseReason reason);

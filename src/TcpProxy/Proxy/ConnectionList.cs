@@ -10,6 +10,9 @@ public sealed class ConnectionList
 
     public int Count { get; private set; }
 
+    /// <summary>For walking the list: follow <see cref="ClientConnection.NextOpen"/>.</summary>
+    public ClientConnection? First => _head;
+
     public void Add(ClientConnection connection)
     {
         connection.PreviousOpen = null;

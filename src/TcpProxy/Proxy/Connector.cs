@@ -31,6 +31,8 @@ internal sealed class Connector : ClientConnection
         _connectTimer = new WheelTimer(OnConnectTimeout);
     }
 
+    public override bool IsConnecting => true;
+
     public void Start()
     {
         _context.Connections.Add(this);

@@ -37,6 +37,8 @@ internal sealed class ProxyPair : ClientConnection
 
     public Log Log => _context.Log;
 
+    public override bool IsConnecting => false;
+
     /// <summary>When a byte last moved either way (read or written); the idle timer compares against it.</summary>
     public long LastActivityMs { get; set; }
 
