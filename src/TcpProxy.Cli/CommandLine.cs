@@ -58,6 +58,14 @@ internal static class CommandLine
                 value = (int)parsed;
                 return ok;
             });
+        var metrics = Valued<(string Host, int Port)?>("--metrics", "address:port", null,
+            "Serve Prometheus metrics at http://ADDRESS:PORT/metrics (e.g. 127.0.0.1:9100, [::1]:9100).",
+            (string text, out (string Host, int Port)? value, out string? problem) =>
+            {
+                bool ok = ValueParsers.TryHostAndPort(text, out string host, out int port, out problem);
+                value = ok ? (host, port) : null;
+                return ok;
+            });
         var bind = Valued<string?>("--bind", "address", null,
             "Address to listen on (default: all interfaces, IPv4 and IPv6).",
             (string text, out string? value, out string? problem) =>
@@ -71,7 +79,7 @@ internal static class CommandLine
         var root = new RootCommand("An asynchronous TCP proxy: forwards every client connection to the destination, both ways.")
         {
             destinationHost, destinationPort, listenPort, bufferSize, stallTimeout, connectTimeout, idleTimeout, drainTimeout, maxConnections,
-            bind, verbose, quiet,
+            metrics, bind, verbose, quiet,
         };
 
         ParseResult result = root.Parse(args);
@@ -105,6 +113,8 @@ internal static class CommandLine
             IdleTimeout = TimeSpan.FromSeconds(result.GetValue(idleTimeout)),
             DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drainTimeout)),
             MaxConnections = result.GetValue(maxConnections),
+            MetricsHost = result.GetValue(metrics)?.Host,
+            MetricsPort = result.GetValue(metrics)?.Port ?? 0,
             LogLevel = result.GetValue(verbose) ? LogLevel.Verbose : result.GetValue(quiet) ? LogLevel.Quiet : LogLevel.Normal,
         };
         return new ParsedCommandLine(options, ExitCodes.Success);

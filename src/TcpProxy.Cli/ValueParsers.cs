@@ -108,7 +108,7 @@ internal static class ValueParsers
         }
         if (!TryPort(text[(colon + 1)..], out port, out string? portProblem))
         {
-            problem = Quote(text) + ": port " + portProblem;
+            problem = Quote(text) + " has a bad port: " + portProblem;
             return false;
         }
         problem = null;

@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using TcpProxy.Interop;
+using TcpProxy.Metrics;
 using TcpProxy.Proxy;
 using TcpProxy.Reactor;
 
@@ -17,12 +18,14 @@ public sealed class ProxyServer : IDisposable
     private readonly Listener _listener;
     private readonly SignalEvents _signals;
     private readonly Drain _drain;
+    private readonly MetricsEndpoint? _metrics;
 
-    private ProxyServer(Reactor.Reactor reactor, Listener listener, SignalEvents signals, ProxyContext context, ProxyOptions options)
+    private ProxyServer(Reactor.Reactor reactor, Listener listener, SignalEvents signals, MetricsEndpoint? metrics, ProxyContext context, ProxyOptions options)
     {
         _reactor = reactor;
         _listener = listener;
         _signals = signals;
+        _metrics = metrics;
         Context = context;
         _drain = new Drain(context, listener, options.DrainTimeout, reactor.Stop);
         signals.OnTerminate = _drain.OnTerminateSignal;
@@ -72,6 +75,18 @@ public sealed class ProxyServer : IDisposable
             reactor.Dispose();
             return null;
         }
+        MetricsEndpoint? metrics = null;
+        if (options.MetricsHost is string metricsHost)
+        {
+            metrics = MetricsEndpoint.Open(context, metricsHost, options.MetricsPort, out error);
+            if (metrics is null)
+            {
+                listener.Dispose();
+                signals.Dispose();
+                reactor.Dispose();
+                return null;
+            }
+        }
         // The loop flushes the log from now on: a stuck stderr pipe costs lines, never the loop.
         log.Writer?.Attach(reactor);
         log.Info("listening on " + listener.Address + ", forwarding to " + destinationName
@@ -80,8 +95,9 @@ public sealed class ProxyServer : IDisposable
             + Seconds(options.StallTimeout) + ", connect timeout " + Seconds(options.ConnectTimeout)
             + (options.IdleTimeout > TimeSpan.Zero ? ", idle timeout " + Seconds(options.IdleTimeout) : "")
             + (options.MaxConnections > 0 ? ", at most " + options.MaxConnections.ToString(CultureInfo.InvariantCulture) + " connections" : "")
-            + ", fd limit " + fileLimit.ToString(CultureInfo.InvariantCulture));
-        return new ProxyServer(reactor, listener, signals, context, options);
+            + ", fd limit " + fileLimit.ToString(CultureInfo.InvariantCulture)
+            + (metrics != null ? "; metrics at http://" + metrics.Address + "/metrics" : ""));
+        return new ProxyServer(reactor, listener, signals, metrics, context, options);
     }
 
     private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
@@ -100,10 +116,11 @@ public sealed class ProxyServer : IDisposable
     public void RequestStop() => _signals.RaiseTerminate();
 
     // Asked for by the operator (SIGUSR1): written whatever the log level.
-    private void ReportCounters() => Context.Log.Error(Metrics.CounterReport.Format(Context));
+    private void ReportCounters() => Context.Log.Error(CounterReport.Format(Context));
 
     public void Dispose()
     {
+        _metrics?.Dispose();
         _listener.Dispose();
         _signals.Dispose();
         Context.Log.Writer?.Detach();

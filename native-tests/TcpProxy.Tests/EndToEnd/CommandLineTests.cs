@@ -83,6 +83,14 @@ public sealed class CommandLineTests
         { "--drain-timeout", "x" },
         { "--drain-timeout", "-1" },
         { "--drain-timeout", "604801" },
+        { "--metrics", "nohostport" },
+        { "--metrics", "127.0.0.1:99999" },
+        { "--metrics", "127.0.0.1:0" },
+        { "--metrics", "127.0.0.1:" },
+        { "--metrics", "127.0.0.1:http" },
+        { "--metrics", ":9100" },
+        { "--metrics", "::1:9100" },
+        { "--metrics", "[]:9100" },
         { "--max-connections", "-5" },
         { "--max-connections", "2.5" },
         { "--max-connections", "many" },
@@ -98,6 +106,7 @@ public sealed class CommandLineTests
     [InlineData("--idle-timeout: missing value", "--idle-timeout")]
     [InlineData("--max-connections: missing value", "--max-connections")]
     [InlineData("--drain-timeout: missing value", "--drain-timeout")]
+    [InlineData("--metrics: missing value", "--metrics")]
     [InlineData("--bind: empty address", "--bind", "")]
     [InlineData("--buffer-size: given more than once", "--buffer-size", "1024", "--buffer-size", "2048")]
     [InlineData("--nope: unknown option", "--nope")]
@@ -123,6 +132,19 @@ public sealed class CommandLineTests
         var result = CommandRun.Run(Limit, "127.0.0.1", "7000", port);
 
         AssertOneLineError(result, "listen port in use", RuntimeError, port);
+    }
+
+    [Fact]
+    public void MetricsPortInUse_ExitsWithRuntimeError()
+    {
+        using var holder = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        holder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        holder.Listen(1);
+        string port = ((IPEndPoint)holder.LocalEndPoint!).Port.ToString(CultureInfo.InvariantCulture);
+
+        var result = CommandRun.Run(Limit, "127.0.0.1", "7000", FreePort.Pick().ToString(CultureInfo.InvariantCulture), "--metrics", "127.0.0.1:" + port);
+
+        AssertOneLineError(result, "metrics port in use", RuntimeError, "metrics.*" + port + ".*EADDRINUSE");
     }
 
     [Theory]
