@@ -18,7 +18,7 @@ CS_SOURCES := $(shell find src \( -name bin -o -name obj \) -prune -o \( -name '
 # Installs Debian packages that are missing (apt-get update once, only if needed).
 ENSURE_PACKAGES := $(TOP)/scripts/ensure-packages.sh
 
-.PHONY: all test dotnet-test clean
+.PHONY: all test dotnet-test test-packages clean
 
 all: $(TCPPROXY)
 
@@ -35,7 +35,11 @@ $(TCPPROXY): $(CS_SOURCES)
 	fi
 	@test -x $(TCPPROXY) && echo "built $(TCPPROXY)"
 
-dotnet-test: $(TCPPROXY)
+# The end-to-end tests run a real HAProxy, and iptables in network namespaces (ip).
+test-packages:
+	@$(ENSURE_PACKAGES) haproxy iptables iproute2
+
+dotnet-test: $(TCPPROXY) test-packages
 	TCPPROXY_BIN=$(TCPPROXY) dotnet test $(TEST_PROJ) -c Release --nologo \
 	  --logger "console;verbosity=normal"
 

@@ -4,6 +4,7 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.IO;
+using TcpProxy.Proxy;
 
 namespace TcpProxy.Cli;
 
@@ -66,6 +67,14 @@ internal static class CommandLine
                 value = ok ? (host, port) : null;
                 return ok;
             });
+        var sendProxy = Valued("--send-proxy", "v1|v2", ProxyProtocolVersion.None,
+            "Send HAProxy's PROXY protocol header (v1 text or v2 binary) to the destination before the client's bytes.",
+            (string text, out ProxyProtocolVersion value, out string? problem) =>
+            {
+                bool ok = ValueParsers.TryChoice(text, ["v1", "v2"], out int index, out problem);
+                value = ok ? (ProxyProtocolVersion)(index + 1) : ProxyProtocolVersion.None;
+                return ok;
+            });
         var bind = Valued<string?>("--bind", "address", null,
             "Address to listen on (default: all interfaces, IPv4 and IPv6).",
             (string text, out string? value, out string? problem) =>
@@ -79,7 +88,7 @@ internal static class CommandLine
         var root = new RootCommand("An asynchronous TCP proxy: forwards every client connection to the destination, both ways.")
         {
             destinationHost, destinationPort, listenPort, bufferSize, stallTimeout, connectTimeout, idleTimeout, drainTimeout, maxConnections,
-            metrics, bind, verbose, quiet,
+            metrics, sendProxy, bind, verbose, quiet,
         };
 
         ParseResult result = root.Parse(args);
@@ -96,6 +105,11 @@ internal static class CommandLine
         }
         if (problem is null && result.GetValue(verbose) && result.GetValue(quiet))
             problem = "--verbose and --quiet exclude each other";
+        if (problem is null && result.GetValue(sendProxy) is var version and not ProxyProtocolVersion.None
+            && result.GetValue(bufferSize) < ProxyProtocolHeader.MaxLength(version))
+            problem = "--buffer-size: '" + result.GetValue(bufferSize).ToString(CultureInfo.InvariantCulture) + "' is too small for --send-proxy "
+                + (version == ProxyProtocolVersion.V1 ? "v1" : "v2") + " (at least "
+                + ProxyProtocolHeader.MaxLength(version).ToString(CultureInfo.InvariantCulture) + " bytes, the longest header)";
         if (problem is not null)
         {
             error.WriteLine("tcpproxy: " + problem + " (" + Usage + ")");
@@ -115,6 +129,7 @@ internal static class CommandLine
             MaxConnections = result.GetValue(maxConnections),
             MetricsHost = result.GetValue(metrics)?.Host,
             MetricsPort = result.GetValue(metrics)?.Port ?? 0,
+            SendProxy = result.GetValue(sendProxy),
             LogLevel = result.GetValue(verbose) ? LogLevel.Verbose : result.GetValue(quiet) ? LogLevel.Quiet : LogLevel.Normal,
         };
         return new ParsedCommandLine(options, ExitCodes.Success);

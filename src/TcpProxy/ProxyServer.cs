@@ -42,6 +42,11 @@ public sealed class ProxyServer : IDisposable
     /// <summary>Resolves, raises the fd limit, binds and listens. Null with a one-line error on failure.</summary>
     public static ProxyServer? Create(ProxyOptions options, Log log, out string? error)
     {
+        if (options.SendProxy != ProxyProtocolVersion.None && options.BufferSize < ProxyProtocolHeader.MaxLength(options.SendProxy))
+        {
+            error = "--buffer-size is too small for a PROXY protocol header";
+            return null;
+        }
         SocketAddress[]? destinations = AddressResolver.Resolve(options.DestinationHost, options.DestinationPort, passive: false, out string? resolveError);
         if (destinations is null)
         {
@@ -94,6 +99,7 @@ public sealed class ProxyServer : IDisposable
             + options.BufferSize.ToString(CultureInfo.InvariantCulture) + " B buffers, stall timeout "
             + Seconds(options.StallTimeout) + ", connect timeout " + Seconds(options.ConnectTimeout)
             + (options.IdleTimeout > TimeSpan.Zero ? ", idle timeout " + Seconds(options.IdleTimeout) : "")
+            + (options.SendProxy != ProxyProtocolVersion.None ? ", PROXY protocol " + (options.SendProxy == ProxyProtocolVersion.V1 ? "v1" : "v2") : "")
             + (options.MaxConnections > 0 ? ", at most " + options.MaxConnections.ToString(CultureInfo.InvariantCulture) + " connections" : "")
             + ", fd limit " + fileLimit.ToString(CultureInfo.InvariantCulture)
             + (metrics != null ? "; metrics at http://" + metrics.Address + "/metrics" : ""));

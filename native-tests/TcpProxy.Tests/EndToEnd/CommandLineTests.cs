@@ -91,6 +91,10 @@ public sealed class CommandLineTests
         { "--metrics", ":9100" },
         { "--metrics", "::1:9100" },
         { "--metrics", "[]:9100" },
+        { "--send-proxy", "v3" },
+        { "--send-proxy", "V1" },
+        { "--send-proxy", "1" },
+        { "--send-proxy", "" },
         { "--max-connections", "-5" },
         { "--max-connections", "2.5" },
         { "--max-connections", "many" },
@@ -107,6 +111,9 @@ public sealed class CommandLineTests
     [InlineData("--max-connections: missing value", "--max-connections")]
     [InlineData("--drain-timeout: missing value", "--drain-timeout")]
     [InlineData("--metrics: missing value", "--metrics")]
+    [InlineData("--send-proxy: missing value", "--send-proxy")]
+    [InlineData("--buffer-size: '100' is too small for --send-proxy v1", "--send-proxy", "v1", "--buffer-size", "100")]
+    [InlineData("--buffer-size: '51' is too small for --send-proxy v2", "--send-proxy", "v2", "--buffer-size", "51")]
     [InlineData("--bind: empty address", "--bind", "")]
     [InlineData("--buffer-size: given more than once", "--buffer-size", "1024", "--buffer-size", "2048")]
     [InlineData("--nope: unknown option", "--nope")]
@@ -117,7 +124,8 @@ public sealed class CommandLineTests
         output.WriteLine(result.ToString());
         Assert.Equal(UsageError, result.ExitCode);
         string line = Assert.Single(result.NonEmptyStderrLines);
-        Assert.StartsWith("tcpproxy: " + expected + " (usage: ", line, StringComparison.Ordinal);
+        Assert.StartsWith("tcpproxy: " + expected, line, StringComparison.Ordinal);
+        Assert.EndsWith(" (usage: tcpproxy destination-host destination-port listen-port [options]; see --help)", line, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -18,13 +18,15 @@ internal sealed class Connector : ClientConnection
     private readonly int _client;
     private readonly Action _onWritable;
     private readonly WheelTimer _connectTimer;
+    private readonly byte[]? _proxyHeader;
     private int _server = -1;
     private int _addressIndex;
     private int _lastError;
 
-    public Connector(ProxyContext context, int client, long number, string? peerName)
+    public Connector(ProxyContext context, int client, long number, string? peerName, byte[]? proxyHeader)
         : base(number, peerName, context.Reactor.NowMs)
     {
+        _proxyHeader = proxyHeader;
         _context = context;
         _client = client;
         _onWritable = OnWritable;
@@ -153,7 +155,7 @@ internal sealed class Connector : ClientConnection
             return;
         }
         _context.RingShortage.RingsAllocated(_context);
-        var pair = new ProxyPair(_context, _client, _server, upRing, downRing, this, _addressIndex);
+        var pair = new ProxyPair(_context, _client, _server, upRing, downRing, this, _addressIndex, _proxyHeader);
         _context.Connections.Replace(this, pair);
         pair.Start();
     }

@@ -35,6 +35,9 @@ internal sealed unsafe class Direction
     private bool _moreExpected;
     // A MSG_MORE write may have left a partial segment held back in the sink.
     private bool _sinkCorked;
+    // Bytes at the front of the ring that the proxy wrote itself (a PROXY
+    // protocol header): not counted as forwarded.
+    private int _uncounted;
 
     public Direction(ProxyPair pair, ProxyContext context, int source, int sink, RingBuffer ring, bool isUpstream)
     {
@@ -68,7 +71,32 @@ internal sealed unsafe class Direction
 
     public bool IsFinished => SinkShutDown;
 
-    public void Start() => ResumeReading();
+    public void Start()
+    {
+        ResumeReading();
+        if (_ring.IsEmpty)
+            return;
+        // Preloaded bytes go first, as soon as the sink is writable (the loop calls back).
+        StartStallClock();
+        _waitingForSink = true;
+        _reactor.SetCallback(_sink, IoEvents.Writable, _onSinkWritable);
+    }
+
+    /// <summary>
+    /// Puts bytes of the proxy's own ahead of everything the source sends (the
+    /// PROXY protocol header); before <see cref="Start"/>, into an empty ring
+    /// at least that large (the command line sees to it).
+    /// </summary>
+    public void Preload(ReadOnlySpan<byte> bytes)
+    {
+        _ring.GetFreeSegments(out byte* first, out int firstLength, out _, out _);
+        if (!_ring.IsEmpty || firstLength < bytes.Length)
+            throw new InvalidOperationException("a preload needs an empty ring of at least " + bytes.Length + " bytes");
+        bytes.CopyTo(new Span<byte>(first, firstLength));
+        _ring.Commit(bytes.Length);
+        _counters.BufferedBytes += bytes.Length;
+        _uncounted = bytes.Length;
+    }
 
     /// <summary>Releases the ring and the timer; the pair closes the fds.</summary>
     public void Release()
@@ -151,12 +179,19 @@ internal sealed unsafe class Direction
             {
                 _sinkCorked = _moreExpected;
                 _ring.Consume((int)n);
-                BytesForwarded += n;
                 _counters.BufferedBytes -= n;
+                long forwarded = n;
+                if (_uncounted > 0)
+                {
+                    int own = (int)Math.Min(_uncounted, n);
+                    _uncounted -= own;
+                    forwarded -= own;
+                }
+                BytesForwarded += forwarded;
                 if (_isUpstream)
-                    _counters.BytesUp += n;
+                    _counters.BytesUp += forwarded;
                 else
-                    _counters.BytesDown += n;
+                    _counters.BytesDown += forwarded;
                 _lastProgressMs = _reactor.NowMs;
                 _pair.LastActivityMs = _lastProgressMs;
                 // A short write filled the socket buffer: an edge will come when it has room.

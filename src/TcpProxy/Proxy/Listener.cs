@@ -207,7 +207,15 @@ public sealed class Listener : IDisposable
         Sys.SetNoDelay(fd);
         long number = ++_context.Counters.Accepted;
         string? peerName = _context.NamesPeers ? peer.ToString() : null;
-        new Connector(_context, fd, number, peerName).Start();
+        byte[]? proxyHeader = null;
+        if (_context.SendProxy != ProxyProtocolVersion.None)
+        {
+            // The address this client connected to: the listener may be bound to several.
+            SocketAddress local = default;
+            Sys.GetSocketName(fd, ref local);
+            proxyHeader = ProxyProtocolHeader.Build(_context.SendProxy, peer, local);
+        }
+        new Connector(_context, fd, number, peerName, proxyHeader).Start();
     }
 
     // Pending clients stay in the backlog. A connection closing resumes

@@ -20,6 +20,7 @@ public sealed class ProxyContext
         ConnectTimeoutMs = (long)options.ConnectTimeout.TotalMilliseconds;
         IdleTimeoutMs = (long)options.IdleTimeout.TotalMilliseconds;
         MaxConnections = options.MaxConnections;
+        SendProxy = options.SendProxy;
     }
 
     public Reactor.Reactor Reactor { get; }
@@ -45,6 +46,9 @@ public sealed class ProxyContext
 
     /// <summary>Open connections at which accepting pauses; 0: no limit but descriptors.</summary>
     public int MaxConnections { get; }
+
+    /// <summary>Which PROXY protocol header precedes each client's bytes to the destination, if any.</summary>
+    public ProxyProtocolVersion SendProxy { get; }
 
     public ProxyCounters Counters { get; } = new();
 

@@ -22,7 +22,8 @@ internal sealed class ProxyPair : ClientConnection
     private bool _closed;
 
     /// <summary>Takes over both fds and both rings (allocated by the connector, which can fail cleanly).</summary>
-    public ProxyPair(ProxyContext context, int client, int server, RingBuffer upRing, RingBuffer downRing, ClientConnection accepted, int serverIndex)
+    public ProxyPair(ProxyContext context, int client, int server, RingBuffer upRing, RingBuffer downRing, ClientConnection accepted, int serverIndex,
+        byte[]? proxyHeader)
         : base(accepted.Number, accepted.PeerName, accepted.AcceptedMs)
     {
         _context = context;
@@ -31,6 +32,8 @@ internal sealed class ProxyPair : ClientConnection
         _serverIndex = serverIndex;
         _upstream = new Direction(this, context, client, server, upRing, isUpstream: true);
         _downstream = new Direction(this, context, server, client, downRing, isUpstream: false);
+        if (proxyHeader != null)
+            _upstream.Preload(proxyHeader);
         if (context.IdleTimeoutMs > 0)
             _idleTimer = new WheelTimer(OnIdleTimer);
     }
