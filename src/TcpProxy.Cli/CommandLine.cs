@@ -67,12 +67,28 @@ internal static class CommandLine
                 value = ok ? (host, port) : null;
                 return ok;
             });
-        var sendProxy = Valued("--send-proxy", "v1|v2", ProxyProtocolVersion.None,
-            "Send HAProxy's PROXY protocol header (v1 text or v2 binary) to the destination before the client's bytes.",
-            (string text, out ProxyProtocolVersion value, out string? problem) =>
+        var sendProxy = Valued<ProxyProtocolVersion?>("--send-proxy", "v1|v2", null,
+            "Send HAProxy's PROXY protocol header (v1 text or v2 binary) to the destination before the client's bytes (default: none).",
+            (string text, out ProxyProtocolVersion? value, out string? problem) =>
             {
                 bool ok = ValueParsers.TryChoice(text, ["v1", "v2"], out int index, out problem);
-                value = ok ? (ProxyProtocolVersion)(index + 1) : ProxyProtocolVersion.None;
+                value = ok ? (ProxyProtocolVersion)(index + 1) : null;
+                return ok;
+            });
+        var accessLog = Valued<string?>("--access-log", "path", null,
+            "Write one line per closed connection to this file ('-': stderr); SIGHUP reopens it.",
+            (string text, out string? value, out string? problem) =>
+            {
+                value = text;
+                return ValueParsers.TryNonEmpty(text, "path", out problem);
+            });
+        // Enums have no default in --help (it would print the C# name); the description says it.
+        var logFormat = Valued<AccessLogFormat?>("--log-format", "text|json", null,
+            "Access-log lines as key=value text or as one JSON object each (default: text).",
+            (string text, out AccessLogFormat? value, out string? problem) =>
+            {
+                bool ok = ValueParsers.TryChoice(text, ["text", "json"], out int index, out problem);
+                value = ok ? (AccessLogFormat)index : null;
                 return ok;
             });
         var bind = Valued<string?>("--bind", "address", null,
@@ -88,7 +104,7 @@ internal static class CommandLine
         var root = new RootCommand("An asynchronous TCP proxy: forwards every client connection to the destination, both ways.")
         {
             destinationHost, destinationPort, listenPort, bufferSize, stallTimeout, connectTimeout, idleTimeout, drainTimeout, maxConnections,
-            metrics, sendProxy, bind, verbose, quiet,
+            accessLog, logFormat, metrics, sendProxy, bind, verbose, quiet,
         };
 
         ParseResult result = root.Parse(args);
@@ -105,7 +121,9 @@ internal static class CommandLine
         }
         if (problem is null && result.GetValue(verbose) && result.GetValue(quiet))
             problem = "--verbose and --quiet exclude each other";
-        if (problem is null && result.GetValue(sendProxy) is var version and not ProxyProtocolVersion.None
+        if (problem is null && result.GetResult(logFormat) is { Implicit: false } && result.GetValue(accessLog) is null)
+            problem = "--log-format: '" + result.GetResult(logFormat)!.Tokens[0].Value + "' needs --access-log (it formats the access log only)";
+        if (problem is null && result.GetValue(sendProxy) is ProxyProtocolVersion version
             && result.GetValue(bufferSize) < ProxyProtocolHeader.MaxLength(version))
             problem = "--buffer-size: '" + result.GetValue(bufferSize).ToString(CultureInfo.InvariantCulture) + "' is too small for --send-proxy "
                 + (version == ProxyProtocolVersion.V1 ? "v1" : "v2") + " (at least "
@@ -129,7 +147,9 @@ internal static class CommandLine
             MaxConnections = result.GetValue(maxConnections),
             MetricsHost = result.GetValue(metrics)?.Host,
             MetricsPort = result.GetValue(metrics)?.Port ?? 0,
-            SendProxy = result.GetValue(sendProxy),
+            SendProxy = result.GetValue(sendProxy) ?? ProxyProtocolVersion.None,
+            AccessLogPath = result.GetValue(accessLog),
+            AccessLogFormat = result.GetValue(logFormat) ?? AccessLogFormat.Text,
             LogLevel = result.GetValue(verbose) ? LogLevel.Verbose : result.GetValue(quiet) ? LogLevel.Quiet : LogLevel.Normal,
         };
         return new ParsedCommandLine(options, ExitCodes.Success);

@@ -1,5 +1,8 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
+using System.IO;
+using System.Linq;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
@@ -91,6 +94,9 @@ public sealed class CommandLineTests
         { "--metrics", ":9100" },
         { "--metrics", "::1:9100" },
         { "--metrics", "[]:9100" },
+        { "--log-format", "xml" },
+        { "--log-format", "JSON" },
+        { "--log-format", "" },
         { "--send-proxy", "v3" },
         { "--send-proxy", "V1" },
         { "--send-proxy", "1" },
@@ -112,6 +118,10 @@ public sealed class CommandLineTests
     [InlineData("--drain-timeout: missing value", "--drain-timeout")]
     [InlineData("--metrics: missing value", "--metrics")]
     [InlineData("--send-proxy: missing value", "--send-proxy")]
+    [InlineData("--access-log: missing value", "--access-log")]
+    [InlineData("--access-log: empty path", "--access-log", "")]
+    [InlineData("--log-format: missing value", "--log-format")]
+    [InlineData("--log-format: 'json' needs --access-log", "--log-format", "json")]
     [InlineData("--buffer-size: '100' is too small for --send-proxy v1", "--send-proxy", "v1", "--buffer-size", "100")]
     [InlineData("--buffer-size: '51' is too small for --send-proxy v2", "--send-proxy", "v2", "--buffer-size", "51")]
     [InlineData("--bind: empty address", "--bind", "")]
@@ -153,6 +163,59 @@ public sealed class CommandLineTests
         var result = CommandRun.Run(Limit, "127.0.0.1", "7000", FreePort.Pick().ToString(CultureInfo.InvariantCulture), "--metrics", "127.0.0.1:" + port);
 
         AssertOneLineError(result, "metrics port in use", RuntimeError, "metrics.*" + port + ".*EADDRINUSE");
+    }
+
+    [Fact]
+    public void AccessLogThatCannotBeOpened_ExitsWithRuntimeError()
+    {
+        var result = CommandRun.Run(Limit, "127.0.0.1", "7000", FreePort.Pick().ToString(CultureInfo.InvariantCulture), "--access-log", "/nonexistent-dir/access.log");
+        AssertOneLineError(result, "access log cannot be opened", RuntimeError, "--access-log.*/nonexistent-dir/access.log.*ENOENT");
+    }
+
+    /// <summary>The README's options table and --help name the same options, with the same defaults where both give one.</summary>
+    [Fact]
+    public void Help_AndTheReadmeOptionsTable_Agree()
+    {
+        var help = CommandRun.Run(Limit, "--help");
+        string readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        // A row: | `--name VALUE` (or `-v`, `--verbose`) | default | meaning |, cells may hold \| escapes.
+        var tableRow = new Regex(@"^\| ((?:[^|\\]|\\.)*`--(?:[^|\\]|\\.)*)\| ((?:[^|\\]|\\.)*)\|", RegexOptions.Multiline);
+        var inReadme = new Dictionary<string, string>();
+        foreach (Match row in tableRow.Matches(readme))
+        {
+            foreach (Match name in Regex.Matches(row.Groups[1].Value, @"`(--[a-z-]+)"))
+                inReadme[name.Groups[1].Value] = row.Groups[2].Value.Trim();
+        }
+        var helpOption = new Regex(@"^\s+(-[a-z?], )*(--[a-z-]+)(.*)$");
+        var inHelp = new Dictionary<string, string>();
+        foreach (string line in help.StdoutLines)
+        {
+            Match m = helpOption.Match(line);
+            if (m.Success)
+                inHelp[m.Groups[2].Value] = m.Groups[3].Value;
+        }
+        output.WriteLine("README: " + string.Join(", ", inReadme.Keys));
+        output.WriteLine("--help: " + string.Join(", ", inHelp.Keys));
+
+        Assert.Equal(inReadme.Keys.OrderBy(k => k), inHelp.Keys.OrderBy(k => k));
+        foreach (var (option, readmeDefault) in inReadme)
+        {
+            Match helpDefault = Regex.Match(inHelp[option], @"\[default: ([^\]]+)\]");
+            if (helpDefault.Success)
+                Assert.True(readmeDefault.StartsWith(helpDefault.Groups[1].Value, StringComparison.Ordinal),
+                    $"{option}: README says default '{readmeDefault}', --help '{helpDefault.Groups[1].Value}'");
+        }
+    }
+
+    static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        for (int depth = 0; dir is not null && depth < 16; depth++, dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "TcpProxy.sln")))
+                return dir.FullName;
+        }
+        throw new FileNotFoundException("no TcpProxy.sln above " + AppContext.BaseDirectory);
     }
 
     [Theory]

@@ -29,6 +29,11 @@ public static class ProxyMetrics
         writer.Family("tcpproxy_buffered_bytes", "gauge", "Bytes read and not yet written, in every ring buffer.")
             .Sample("tcpproxy_buffered_bytes", counters.BufferedBytes);
 
+        writer.Family("tcpproxy_log_lines_dropped_total", "counter", "Log lines lost because the destination was full or failed: stderr, and the access log when it is a file.")
+            .Sample("tcpproxy_log_lines_dropped_total", "log", "stderr", context.Log.Writer?.DroppedLines ?? 0);
+        if (context.AccessLog is AccessLog accessLog && accessLog.Writer != context.Log.Writer)
+            writer.Sample("tcpproxy_log_lines_dropped_total", "log", "access", accessLog.Writer.DroppedLines);
+
         ProcessStats process = ProcessStats.Read();
         writer.Family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
             .Sample("process_resident_memory_bytes", process.ResidentBytes);

@@ -173,6 +173,6 @@ internal sealed class Connector : ClientConnection
     {
         Sys.SetAbortOnClose(_client);
         Sys.Close(_client);
-        _context.Closed(this, reason);
+        _context.Closed(this, reason, errno, serverIndex: -1, bytesUp: 0, bytesDown: 0);
     }
 }

@@ -58,8 +58,11 @@ public sealed class ProxyContext
     /// <summary>Shorthand for Connections.Count.</summary>
     public int OpenConnections => Connections.Count;
 
+    /// <summary>One line per closed connection, when --access-log is on.</summary>
+    public AccessLog? AccessLog { get; set; }
+
     /// <summary>Whether a log that names each connection's peer is enabled (so the peer name is worth formatting).</summary>
-    public bool NamesPeers => Log.IsVerbose;
+    public bool NamesPeers => Log.IsVerbose || AccessLog != null;
 
     /// <summary>
     /// Called when a connector cannot get a descriptor (EMFILE/ENFILE) and
@@ -86,12 +89,15 @@ public sealed class ProxyContext
 
     /// <summary>
     /// The one place a closing connection is accounted for, whatever stage it
-    /// reached: off the list, counted by reason, then the listeners told.
+    /// reached: off the list, counted by reason, its access-log line, then the
+    /// listeners told. serverIndex is -1 when it never connected.
     /// </summary>
-    internal void Closed(ClientConnection connection, CloseReason reason)
+    internal void Closed(ClientConnection connection, CloseReason reason, int errno, int serverIndex, long bytesUp, long bytesDown)
     {
         Connections.Remove(connection);
         Counters.CountClose(reason);
+        AccessLog?.Write(connection.PeerName, serverIndex >= 0 ? DestinationAddressNames[serverIndex] : null,
+            bytesUp, bytesDown, Reactor.NowMs - connection.AcceptedMs, reason, errno);
         ConnectionClosed?.Invoke();
     }
 }

@@ -120,7 +120,7 @@ internal sealed class ProxyPair : ClientConnection
                 + " s: " + _upstream.BytesForwarded.ToString(CultureInfo.InvariantCulture) + " B up, "
                 + _downstream.BytesForwarded.ToString(CultureInfo.InvariantCulture) + " B down; " + CloseReasons.Name(reason)
                 + (errno != 0 ? " " + Errno.Name(errno) : "") + " (" + detail + ")" + ReadErrors());
-        _context.Closed(this, reason);
+        _context.Closed(this, reason, errno, _serverIndex, _upstream.BytesForwarded, _downstream.BytesForwarded);
     }
 
     private string ReadErrors()
