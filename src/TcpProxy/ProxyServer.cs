@@ -104,6 +104,7 @@ public sealed class ProxyServer : IDisposable
         var reactor = parts.Reactor = new Reactor.Reactor(poller);
         string destinationName = options.DestinationHost + ":" + options.DestinationPort.ToString(CultureInfo.InvariantCulture);
         var context = new ProxyContext(reactor, log, destinations, destinationName, options) { AccessLog = accessLog };
+        reactor.UnownedFault = exception => log.Info("internal error in the event loop (" + ProxyContext.DescribeFault(exception) + ")");
 
         if ((parts.Signals = SignalEvents.Install(reactor, out error)) is null)
             return parts.Abandon();

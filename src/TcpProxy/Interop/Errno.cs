@@ -21,10 +21,14 @@ public static class Errno
     public const int EFBIG = 27;
     public const int ENOSPC = 28;
     public const int EPIPE = 32;
+    public const int ENONET = 64;
     public const int EPROTO = 71;
+    public const int ENOPROTOOPT = 92;
+    public const int EOPNOTSUPP = 95;
     public const int EAFNOSUPPORT = 97;
     public const int EADDRINUSE = 98;
     public const int EADDRNOTAVAIL = 99;
+    public const int ENETDOWN = 100;
     public const int ENETUNREACH = 101;
     public const int ECONNABORTED = 103;
     public const int ECONNRESET = 104;
@@ -32,6 +36,7 @@ public static class Errno
     public const int ENOTCONN = 107;
     public const int ETIMEDOUT = 110;
     public const int ECONNREFUSED = 111;
+    public const int EHOSTDOWN = 112;
     public const int EHOSTUNREACH = 113;
     public const int EINPROGRESS = 115;
     public const int EDQUOT = 122;
@@ -54,10 +59,14 @@ public static class Errno
         EFBIG => "EFBIG",
         ENOSPC => "ENOSPC",
         EPIPE => "EPIPE",
+        ENONET => "ENONET",
         EPROTO => "EPROTO",
+        ENOPROTOOPT => "ENOPROTOOPT",
+        EOPNOTSUPP => "EOPNOTSUPP",
         EAFNOSUPPORT => "EAFNOSUPPORT",
         EADDRINUSE => "EADDRINUSE",
         EADDRNOTAVAIL => "EADDRNOTAVAIL",
+        ENETDOWN => "ENETDOWN",
         ENETUNREACH => "ENETUNREACH",
         ECONNABORTED => "ECONNABORTED",
         ECONNRESET => "ECONNRESET",
@@ -65,6 +74,7 @@ public static class Errno
         ENOTCONN => "ENOTCONN",
         ETIMEDOUT => "ETIMEDOUT",
         ECONNREFUSED => "ECONNREFUSED",
+        EHOSTDOWN => "EHOSTDOWN",
         EHOSTUNREACH => "EHOSTUNREACH",
         EINPROGRESS => "EINPROGRESS",
         EDQUOT => "EDQUOT",

@@ -12,7 +12,7 @@ namespace TcpProxy.Metrics;
 /// accept, however the client trickles), so a silent or slow client holds
 /// nothing for long.
 /// </summary>
-internal sealed unsafe class MetricsConnection
+internal sealed unsafe class MetricsConnection : IFaultOwner
 {
     public const long TimeLimitMs = 5000;
 
@@ -30,7 +30,7 @@ internal sealed unsafe class MetricsConnection
         _endpoint = endpoint;
         _reactor = reactor;
         _fd = fd;
-        _deadline = new WheelTimer(() => Close(abort: true));
+        _deadline = new WheelTimer(reactor.Guarded(this, () => Close(abort: true)));
     }
 
     // Oldest first, on the endpoint's list: the oldest gives way when a new one needs its place.
@@ -42,7 +42,7 @@ internal sealed unsafe class MetricsConnection
     /// <summary>Watches the socket; false if the reactor could not take it (the caller closes the fd).</summary>
     public bool Start()
     {
-        if (_reactor.Add(_fd, IoEvents.Both) < 0)
+        if (_reactor.Add(_fd, IoEvents.Both, this) < 0)
             return false;
         _reactor.Timers.Arm(_deadline, _reactor.NowMs + TimeLimitMs);
         _reactor.SetCallback(_fd, IoEvents.Readable, OnReadable);
@@ -126,6 +126,9 @@ internal sealed unsafe class MetricsConnection
             + (status.StartsWith("405", StringComparison.Ordinal) ? "Allow: GET, HEAD\r\n" : "") + "\r\n";
         return Encoding.UTF8.GetBytes(headersOnly ? head : head + body);
     }
+
+    /// <summary>A callback threw (rendering the metrics, say): this scrape ends with a reset, nothing else is harmed.</summary>
+    public void OnFault(Exception exception) => Close(abort: true);
 
     /// <summary>Ends the exchange; with <paramref name="abort"/> the client sees a reset.</summary>
     public void Close(bool abort)

@@ -14,7 +14,7 @@ namespace TcpProxy.Metrics;
 /// a real scraper out, and none of this touches forwarding beyond a few
 /// microseconds of the loop per request.
 /// </summary>
-public sealed class MetricsEndpoint : IDisposable
+public sealed class MetricsEndpoint : IDisposable, IFaultOwner
 {
     public const int MaxConnections = 16;
     private const int AcceptBudget = 16;
@@ -58,12 +58,16 @@ public sealed class MetricsEndpoint : IDisposable
             if (rc == 0)
                 rc = Sys.Listen(fd, 64);
             if (rc == 0)
-                rc = context.Reactor.Add(fd, IoEvents.Readable);
-            if (rc == 0)
             {
                 SocketAddress bound = default;
                 Sys.GetSocketName(fd, ref bound);
                 var endpoint = new MetricsEndpoint(context, fd, bound);
+                rc = context.Reactor.Add(fd, IoEvents.Readable, endpoint);
+                if (rc < 0)
+                {
+                    Sys.Close(fd);
+                    continue;
+                }
                 context.Reactor.SetCallback(fd, IoEvents.Readable, endpoint.OnAcceptable);
                 error = null;
                 return endpoint;
@@ -75,6 +79,10 @@ public sealed class MetricsEndpoint : IDisposable
     }
 
     internal string RenderMetrics() => ProxyMetrics.Render(_context);
+
+    /// <summary>The accept callback threw: logged; scrapes go on with the next client.</summary>
+    public void OnFault(Exception exception) =>
+        _context.Log.Info("metrics endpoint: internal error (" + ProxyContext.DescribeFault(exception) + ")");
 
     private void OnAcceptable()
     {

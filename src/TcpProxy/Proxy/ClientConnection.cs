@@ -1,11 +1,15 @@
+using System;
+using TcpProxy.Reactor;
+
 namespace TcpProxy.Proxy;
 
 /// <summary>
 /// One accepted client from accept to close: first its <see cref="Connector"/>,
 /// then its <see cref="ProxyPair"/>. Every open one is on the context's
 /// <see cref="ConnectionList"/>, so the drain can count and abort them.
+/// It answers for the faults of its callbacks (<see cref="IFaultOwner"/>).
 /// </summary>
-public abstract class ClientConnection
+public abstract class ClientConnection : IFaultOwner
 {
     internal ClientConnection? PreviousOpen;
     internal bool IsListed;
@@ -33,6 +37,9 @@ public abstract class ClientConnection
 
     /// <summary>Ends the connection at once with RST to both peers.</summary>
     public abstract void Abort(CloseReason reason);
+
+    /// <summary>One of its callbacks threw: it gives up what it holds, and nothing else is harmed.</summary>
+    public abstract void OnFault(Exception exception);
 
     /// <summary>How log lines name a connection: "#12 127.0.0.1:5000" (the peer only when known).</summary>
     public string Describe() => ProxyContext.DescribeConnection(Number, PeerName);

@@ -10,7 +10,9 @@ namespace TcpProxy.Proxy;
 /// connect() → EINPROGRESS → writable → SO_ERROR, trying each resolved
 /// address in turn, each for at most the connect timeout. On success it hands
 /// both fds to a new <see cref="ProxyPair"/>; when every address fails the
-/// client is reset at once.
+/// client is reset at once. Until the pair exists, the connector answers for
+/// the client, its server socket and the rings: a fault or a drain resets the
+/// client and releases them all.
 /// </summary>
 internal sealed class Connector : ClientConnection
 {
@@ -22,6 +24,11 @@ internal sealed class Connector : ClientConnection
     private int _server = -1;
     private int _addressIndex;
     private int _lastError;
+    private RingBuffer? _upRing;
+    private RingBuffer? _downRing;
+    // Set once the client is closed or handed to _pair: nothing left to release.
+    private bool _finished;
+    private ProxyPair? _pair;
 
     public Connector(ProxyContext context, int client, long number, string? peerName, byte[]? proxyHeader)
         : base(number, peerName, context.Reactor.NowMs)
@@ -30,7 +37,7 @@ internal sealed class Connector : ClientConnection
         _context = context;
         _client = client;
         _onWritable = OnWritable;
-        _connectTimer = new WheelTimer(OnConnectTimeout);
+        _connectTimer = new WheelTimer(context.Reactor.Guarded(this, OnConnectTimeout));
     }
 
     public override bool IsConnecting => true;
@@ -38,14 +45,31 @@ internal sealed class Connector : ClientConnection
     public void Start()
     {
         _context.Connections.Add(this);
-        TryNextAddress();
+        // Runs inside the listener's callback: a fault from here on is this
+        // connector's to clean up, not the listener's.
+        try
+        {
+            TryNextAddress();
+        }
+        catch (Exception exception)
+        {
+            OnFault(exception);
+        }
     }
 
     /// <summary>Drain: give up connecting and reset the client.</summary>
-    public override void Abort(CloseReason reason)
+    public override void Abort(CloseReason reason) => Reset(reason, 0);
+
+    /// <summary>A callback of this connector threw (or of its pair, still inside it).</summary>
+    public override void OnFault(Exception exception)
     {
-        AbandonAttempt();
-        Finish(reason, 0);
+        if (_pair != null)
+        {
+            _pair.OnFault(exception);
+            return;
+        }
+        Reset(CloseReason.Reset, 0);
+        _context.Log.Info(Describe() + ": internal error while connecting (" + ProxyContext.DescribeFault(exception) + "); client reset");
     }
 
     private void TryNextAddress()
@@ -72,7 +96,7 @@ internal sealed class Connector : ClientConnection
                 rc = Sys.Connect(fd, destination);
             if (rc == 0 || rc == -Errno.EINPROGRESS)
             {
-                int added = _context.Reactor.Add(fd, IoEvents.None);
+                int added = _context.Reactor.Add(fd, IoEvents.None, this);
                 if (added == 0)
                 {
                     _server = fd;
@@ -129,6 +153,7 @@ internal sealed class Connector : ClientConnection
         TryNextAddress();
     }
 
+    /// <summary>Closes the server socket of the attempt under way, if any.</summary>
     private void AbandonAttempt()
     {
         _context.Reactor.Timers.Cancel(_connectTimer);
@@ -142,22 +167,20 @@ internal sealed class Connector : ClientConnection
     private void Connected()
     {
         Sys.SetNoDelay(_server);
-        RingBuffer? upRing = RingBuffer.TryCreate(_context.BufferSize);
-        RingBuffer? downRing = upRing is null ? null : RingBuffer.TryCreate(_context.BufferSize);
-        if (upRing is null || downRing is null)
+        _upRing = RingBuffer.TryCreate(_context.BufferSize);
+        _downRing = _upRing is null ? null : RingBuffer.TryCreate(_context.BufferSize);
+        if (_upRing is null || _downRing is null)
         {
             // Out of memory costs this client only: reset it, never the process.
-            upRing?.Dispose();
             _context.RingShortage.ClientReset(_context, Describe());
-            Sys.SetAbortOnClose(_server);
-            AbandonAttempt();
-            Finish(CloseReason.Reset, Errno.ENOMEM);
+            Reset(CloseReason.Reset, Errno.ENOMEM);
             return;
         }
         _context.RingShortage.RingsAllocated(_context);
-        var pair = new ProxyPair(_context, _client, _server, upRing, downRing, this, _addressIndex, _proxyHeader);
-        _context.Connections.Replace(this, pair);
-        pair.Start();
+        _pair = new ProxyPair(_context, _client, _server, _upRing, _downRing, this, _addressIndex, _proxyHeader);
+        _finished = true; // the pair owns the fds and the rings now
+        _context.Connections.Replace(this, _pair);
+        _pair.Start();
     }
 
     private void Fail()
@@ -166,11 +189,20 @@ internal sealed class Connector : ClientConnection
         CloseReason reason = _lastError == Errno.ETIMEDOUT ? CloseReason.ConnectTimeout : CloseReason.ConnectFailed;
         _context.Log.Info(Describe() + ": cannot connect to " + _context.DestinationName + ": " + Errno.Name(_lastError)
             + (reason == CloseReason.ConnectTimeout ? " (connect timeout)" : "") + "; resetting the client");
-        Finish(reason, _lastError);
+        Reset(reason, _lastError);
     }
 
-    private void Finish(CloseReason reason, int errno)
+    /// <summary>Resets the client and the server socket, if any, frees the rings, if any, and reports the close; once.</summary>
+    private void Reset(CloseReason reason, int errno)
     {
+        if (_finished)
+            return;
+        _finished = true;
+        _upRing?.Dispose();
+        _downRing?.Dispose();
+        if (_server >= 0)
+            Sys.SetAbortOnClose(_server);
+        AbandonAttempt();
         Sys.SetAbortOnClose(_client);
         Sys.Close(_client);
         _context.Closed(this, reason, errno, serverIndex: -1, bytesUp: 0, bytesDown: 0);

@@ -51,7 +51,7 @@ internal sealed unsafe class Direction
         _stallTimeoutMs = context.StallTimeoutMs;
         _onSourceReadable = OnSourceReadable;
         _onSinkWritable = OnSinkWritable;
-        _stallTimer = new WheelTimer(OnStallTimer);
+        _stallTimer = new WheelTimer(_reactor.Guarded(pair, OnStallTimer));
     }
 
     /// <summary>"up" (client to server) or "down"; for logs.</summary>

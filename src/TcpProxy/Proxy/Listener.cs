@@ -16,7 +16,7 @@ namespace TcpProxy.Proxy;
 ///   once per episode;
 /// - --max-connections: at the limit it pauses until a connection closes.
 /// </summary>
-public sealed class Listener : IDisposable
+public sealed class Listener : IDisposable, IFaultOwner
 {
     private const int AcceptBudget = 64;
     private const int DescriptorPauseMs = 100;
@@ -28,6 +28,8 @@ public sealed class Listener : IDisposable
     private readonly Action _onConnectionClosed;
     // Out of descriptors: until a spare can be held again.
     private bool _paused;
+    // Accepted, not yet taken over by its connector: a fault meanwhile must close it.
+    private int _unclaimedClient = -1;
     // From the first pause until the backlog is drained: one log line per episode.
     private bool _exhausted;
     // Whether the socket is watched now: exactly while MayAccept.
@@ -40,7 +42,7 @@ public sealed class Listener : IDisposable
         _fd = fd;
         Address = boundAddress;
         _onReadable = OnReadable;
-        _resumeTimer = new WheelTimer(TryResume);
+        _resumeTimer = new WheelTimer(context.Reactor.Guarded(this, TryResume));
         _onConnectionClosed = TryResume;
     }
 
@@ -79,7 +81,7 @@ public sealed class Listener : IDisposable
                 SocketAddress bound = default;
                 Sys.GetSocketName(fd, ref bound);
                 var listener = new Listener(context, fd, bound);
-                rc = context.Reactor.Add(fd, IoEvents.Readable);
+                rc = context.Reactor.Add(fd, IoEvents.Readable, listener);
                 if (rc == 0)
                 {
                     // Failing here is not fatal: the first accept retries and pauses instead.
@@ -178,20 +180,16 @@ public sealed class Listener : IDisposable
                 continue;
             }
             int errno = -fd;
-            switch (errno)
+            switch (AcceptErrors.Classify(errno))
             {
-                case Errno.EAGAIN:
+                case AcceptErrorAction.Drained:
                     _context.Reactor.ClearReady(_fd, IoEvents.Readable);
                     EndEpisode();
                     return;
-                case Errno.EINTR:
-                case Errno.ECONNABORTED:
-                case Errno.EPROTO:
+                case AcceptErrorAction.Retry:
+                    _context.AcceptErrorsRetried++;
                     continue;
-                case Errno.EMFILE:
-                case Errno.ENFILE:
-                case Errno.ENOBUFS:
-                case Errno.ENOMEM:
+                case AcceptErrorAction.Pause:
                     PauseAccepting(errno);
                     return;
                 default:
@@ -204,6 +202,7 @@ public sealed class Listener : IDisposable
 
     private void Accepted(int fd, in SocketAddress peer)
     {
+        _unclaimedClient = fd;
         Sys.SetNoDelay(fd);
         long number = ++_context.Counters.Accepted;
         string? peerName = _context.NamesPeers ? peer.ToString() : null;
@@ -215,7 +214,22 @@ public sealed class Listener : IDisposable
             Sys.GetSocketName(fd, ref local);
             proxyHeader = ProxyProtocolHeader.Build(_context.SendProxy, peer, local);
         }
-        new Connector(_context, fd, number, peerName, proxyHeader).Start();
+        var connector = new Connector(_context, fd, number, peerName, proxyHeader);
+        _unclaimedClient = -1;
+        connector.Start();
+    }
+
+    /// <summary>A callback of the listener threw: the client in hand, if any, is reset; accepting goes on.</summary>
+    public void OnFault(Exception exception)
+    {
+        bool hadClient = _unclaimedClient >= 0;
+        if (hadClient)
+        {
+            Sys.SetAbortOnClose(_unclaimedClient);
+            Sys.Close(_unclaimedClient);
+            _unclaimedClient = -1;
+        }
+        _context.Log.Info("listener: internal error (" + ProxyContext.DescribeFault(exception) + ")" + (hadClient ? "; client reset" : ""));
     }
 
     // Pending clients stay in the backlog. A connection closing resumes
@@ -227,8 +241,9 @@ public sealed class Listener : IDisposable
         {
             _exhausted = true;
             _context.Counters.AcceptPauses++;
-            _context.Log.Info("accept: " + Errno.Name(errno) + " with " + _context.OpenConnections.ToString(System.Globalization.CultureInfo.InvariantCulture)
-                + " connections open; pausing accepts until a connection closes (new clients wait in the backlog)");
+            // errno is accept's own, or that of a connector's socket() which took the spare descriptor.
+            _context.Log.Info(Errno.Name(errno) + " with " + _context.OpenConnections.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                + " connections open: pausing accepts until a connection closes (new clients wait in the backlog)");
         }
         _paused = true;
         UpdateAccepting();

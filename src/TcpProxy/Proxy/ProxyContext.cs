@@ -87,6 +87,12 @@ public sealed class ProxyContext
     public static string DescribeConnection(long number, string? peerName) =>
         "#" + number.ToString(System.Globalization.CultureInfo.InvariantCulture) + " " + (peerName ?? "client");
 
+    /// <summary>Accepts that failed for that one connection only (a network error pending on it, a firewall's EPERM) and were retried at once.</summary>
+    public long AcceptErrorsRetried { get; set; }
+
+    /// <summary>How log lines name a callback's fault: "InvalidOperationException: message" (never a stack trace).</summary>
+    public static string DescribeFault(Exception exception) => exception.GetType().Name + ": " + exception.Message;
+
     /// <summary>
     /// The one place a closing connection is accounted for, whatever stage it
     /// reached: off the list, counted by reason, its access-log line, then the

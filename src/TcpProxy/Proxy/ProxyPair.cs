@@ -1,3 +1,4 @@
+using System;
 using System.Globalization;
 using TcpProxy.Interop;
 using TcpProxy.Reactor;
@@ -35,7 +36,7 @@ internal sealed class ProxyPair : ClientConnection
         if (proxyHeader != null)
             _upstream.Preload(proxyHeader);
         if (context.IdleTimeoutMs > 0)
-            _idleTimer = new WheelTimer(OnIdleTimer);
+            _idleTimer = new WheelTimer(context.Reactor.Guarded(this, OnIdleTimer));
     }
 
     public Log Log => _context.Log;
@@ -50,7 +51,8 @@ internal sealed class ProxyPair : ClientConnection
     {
         Reactor.Reactor reactor = _context.Reactor;
         LastActivityMs = reactor.NowMs;
-        int rc = reactor.Add(_client, IoEvents.Both);
+        reactor.SetOwner(_server, this);
+        int rc = reactor.Add(_client, IoEvents.Both, this);
         if (rc < 0)
         {
             Close(CloseReason.Reset, -rc, "cannot watch client", abort: true);
@@ -81,6 +83,15 @@ internal sealed class ProxyPair : ClientConnection
     public void Abort(CloseReason reason, int errno, string detail) => Close(reason, errno, detail, abort: true);
 
     public override void Abort(CloseReason reason) => Close(reason, 0, "aborted", abort: true);
+
+    /// <summary>A callback of this pair threw: it costs this pair (aborted, reason reset), nothing else.</summary>
+    public override void OnFault(Exception exception)
+    {
+        bool wasOpen = !_closed;
+        Close(CloseReason.Reset, 0, "internal error", abort: true);
+        Log.Info(Describe() + ": internal error (" + ProxyContext.DescribeFault(exception) + ")"
+            + (wasOpen ? "; connection aborted" : " after the connection closed"));
+    }
 
     // The timer is armed once and re-files itself: activity only stores a time (as the stall timer does).
     private void OnIdleTimer()

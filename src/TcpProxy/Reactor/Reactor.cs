@@ -14,6 +14,11 @@ namespace TcpProxy.Reactor;
 /// while its fd is both ready and wanted; one that returns with the fd still
 /// ready and wanted (its per-call budget ran out) is queued to run again after
 /// the other ready fds, which keeps one busy socket from starving the rest.
+///
+/// No exception escapes a callback into the loop: each runs inside a
+/// try/catch (free while nothing throws), and what it throws goes to the
+/// fd's <see cref="IFaultOwner"/>. A fault with no owner, or whose owner
+/// fails in turn, is reported to <see cref="UnownedFault"/> and the fd forgotten.
 /// </summary>
 public sealed class Reactor : IDisposable
 {
@@ -22,7 +27,10 @@ public sealed class Reactor : IDisposable
     private readonly IPoller _poller;
     private readonly PollEvent[] _events = new PollEvent[EventBatch];
     private FdEntry[] _table = new FdEntry[1024];
-    private int[] _pending = new int[256];
+    // Twice the table: an fd is queued at most once, but while RunPending
+    // works through the queue an fd it ran may be queued again behind the
+    // slots not yet cleared. Sized with the table, queuing never allocates.
+    private int[] _pending = new int[2 * 1024];
     private int _pendingCount;
     private bool _running;
 
@@ -36,6 +44,7 @@ public sealed class Reactor : IDisposable
         public IoEvents Ready;
         public Action? OnReadable;
         public Action? OnWritable;
+        public IFaultOwner? Owner;
 
         public readonly IoEvents Wanted =>
             (OnReadable != null ? IoEvents.Readable : IoEvents.None) | (OnWritable != null ? IoEvents.Writable : IoEvents.None);
@@ -55,13 +64,19 @@ public sealed class Reactor : IDisposable
     /// <summary>Monotonic milliseconds, read once per loop iteration (libuv's uv_now).</summary>
     public long NowMs { get; private set; }
 
+    /// <summary>Callbacks (fd or timer) that threw since start.</summary>
+    public long Faults { get; private set; }
+
+    /// <summary>Told of a fault no owner took care of; the fd, if any, has been forgotten.</summary>
+    public Action<Exception>? UnownedFault { get; set; }
+
     /// <summary>
     /// Starts watching fd. <paramref name="assumeReady"/> says which directions
     /// to treat as ready before the first event: a fresh connected socket is
     /// optimistically both (the first syscall tells the truth), a connecting one neither.
-    /// Returns 0 or -errno.
+    /// <paramref name="owner"/> answers for its callbacks' faults. Returns 0 or -errno.
     /// </summary>
-    public int Add(int fd, IoEvents assumeReady)
+    public int Add(int fd, IoEvents assumeReady, IFaultOwner? owner = null)
     {
         EnsureCapacity(fd);
         ref FdEntry entry = ref _table[fd];
@@ -69,9 +84,28 @@ public sealed class Reactor : IDisposable
         int rc = _poller.Register(fd, Token(fd, generation));
         if (rc < 0)
             return rc;
-        entry = new FdEntry { Generation = generation, Registered = true, Ready = assumeReady };
+        entry = new FdEntry { Generation = generation, Registered = true, Ready = assumeReady, Owner = owner };
         return 0;
     }
+
+    /// <summary>Hands fd over to a new owner (a connector's server socket to its pair).</summary>
+    public void SetOwner(int fd, IFaultOwner owner) => _table[fd].Owner = owner;
+
+    /// <summary>
+    /// Wraps a timer callback so that what it throws goes to its owner, like an
+    /// fd callback's. One delegate per timer, made when the timer is.
+    /// </summary>
+    public Action Guarded(IFaultOwner owner, Action callback) => () =>
+    {
+        try
+        {
+            callback();
+        }
+        catch (Exception exception)
+        {
+            ReportFault(-1, owner, exception);
+        }
+    };
 
     /// <summary>
     /// Forgets fd before the caller closes it. close() itself removes an fd
@@ -130,6 +164,9 @@ public sealed class Reactor : IDisposable
     /// </summary>
     public int RunOnce(int maxWaitMs)
     {
+        // The callbacks and timers of the last iteration took time: a wait
+        // computed from the clock read before them would fire timers late by that much.
+        NowMs = ReadClockMs();
         int timeout = _pendingCount > 0 ? 0 : Timers.MillisecondsUntilNextDue(NowMs);
         if (maxWaitMs >= 0 && (timeout < 0 || timeout > maxWaitMs))
             timeout = maxWaitMs;
@@ -147,7 +184,15 @@ public sealed class Reactor : IDisposable
             Dispatch(fd, generation);
         }
         RunPending();
-        Timers.Advance(NowMs);
+        try
+        {
+            Timers.Advance(NowMs);
+        }
+        catch (Exception exception)
+        {
+            // A timer nobody guarded; the wheel unlinks a timer before firing it, so it stays sound.
+            ReportFault(-1, null, exception);
+        }
         return 0;
     }
 
@@ -156,7 +201,7 @@ public sealed class Reactor : IDisposable
         ref FdEntry entry = ref _table[fd];
         if ((entry.Ready & IoEvents.Readable) != 0 && entry.OnReadable is Action onReadable)
         {
-            onReadable();
+            Invoke(fd, onReadable, entry.Owner);
             // The callback may have closed fd, and an accept may even have reused it.
             entry = ref _table[fd];
             if (entry.Generation != generation || !entry.Registered)
@@ -164,13 +209,56 @@ public sealed class Reactor : IDisposable
         }
         if ((entry.Ready & IoEvents.Writable) != 0 && entry.OnWritable is Action onWritable)
         {
-            onWritable();
+            Invoke(fd, onWritable, entry.Owner);
             entry = ref _table[fd];
             if (entry.Generation != generation || !entry.Registered)
                 return;
         }
         if ((entry.Ready & entry.Wanted) != 0)
             Enqueue(fd, ref entry);
+    }
+
+    private void Invoke(int fd, Action callback, IFaultOwner? owner)
+    {
+        try
+        {
+            callback();
+        }
+        catch (Exception exception)
+        {
+            ReportFault(fd, owner, exception);
+        }
+    }
+
+    private void ReportFault(int fd, IFaultOwner? owner, Exception exception)
+    {
+        Faults++;
+        if (owner != null)
+        {
+            try
+            {
+                owner.OnFault(exception);
+                return;
+            }
+            catch (Exception second)
+            {
+                exception = second;
+            }
+        }
+        // Nobody can clean up after this callback: forget the fd so it cannot fail again and again.
+        if (fd >= 0 && _table[fd].Registered)
+        {
+            _poller.Unregister(fd);
+            Remove(fd);
+        }
+        try
+        {
+            UnownedFault?.Invoke(exception);
+        }
+        catch (Exception)
+        {
+            // Even the report failed (out of memory, say): the fault is counted in Faults.
+        }
     }
 
     private void RunPending()
@@ -195,8 +283,6 @@ public sealed class Reactor : IDisposable
     {
         if (entry.Queued)
             return;
-        if (_pendingCount == _pending.Length)
-            Array.Resize(ref _pending, _pending.Length * 2);
         _pending[_pendingCount++] = fd;
         entry.Queued = true;
     }
@@ -208,6 +294,8 @@ public sealed class Reactor : IDisposable
         int size = _table.Length;
         while (size <= fd)
             size *= 2;
+        // The queue first: if the table cannot grow after it, the queue is merely roomier.
+        Array.Resize(ref _pending, 2 * size);
         Array.Resize(ref _table, size);
     }
 
