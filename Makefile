@@ -1,6 +1,6 @@
 # tcpproxy — build and test entry points.
 #   make        builds ./tcpproxy (NativeAOT, linux-x64; framework-dependent fallback)
-#   make test   runs every test (xunit, the C grader, the benchmark smoke run)
+#   make test   runs every test (xunit, the C grader, the benchmark smoke runs, the reliability suites)
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
@@ -49,6 +49,7 @@ TEST_TARGETS := dotnet-test
 -include native-tests/native.mk
 -include benchmarks/bench.mk
 -include benchmarks/TcpProxy.Benchmarks/micro.mk
+-include native-tests/reliability/reliability.mk
 
 # Each step runs to its end even if an earlier one failed; one closing line
 # "N passed, M failed" sums them (scripts/run-tests.sh), logs in build/test-logs/.
