@@ -13,11 +13,12 @@ TCPPROXY   := $(TOP)/tcpproxy
 BUILD      := $(TOP)/build
 CLI_PROJ   := src/TcpProxy.Cli/TcpProxy.Cli.csproj
 TEST_PROJ  := native-tests/TcpProxy.Tests/TcpProxy.Tests.csproj
-CS_SOURCES := $(shell find src -name '*.cs' -o -name '*.csproj' 2>/dev/null) Directory.Build.props
+# bin/ and obj/ hold generated files rewritten by every build: listing them would re-publish each time.
+CS_SOURCES := $(shell find src \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' \) -print 2>/dev/null) Directory.Build.props
 # Installs Debian packages that are missing (apt-get update once, only if needed).
 ENSURE_PACKAGES := $(TOP)/scripts/ensure-packages.sh
 
-.PHONY: all test dotnet-test clean
+.PHONY: all test dotnet-test test-packages clean
 
 all: $(TCPPROXY)
 
@@ -34,7 +35,11 @@ $(TCPPROXY): $(CS_SOURCES)
 	fi
 	@test -x $(TCPPROXY) && echo "built $(TCPPROXY)"
 
-dotnet-test: $(TCPPROXY)
+# The end-to-end tests run a real HAProxy, and iptables in network namespaces (ip).
+test-packages:
+	@$(ENSURE_PACKAGES) haproxy iptables iproute2
+
+dotnet-test: $(TCPPROXY) test-packages
 	TCPPROXY_BIN=$(TCPPROXY) dotnet test $(TEST_PROJ) -c Release --nologo \
 	  --logger "console;verbosity=normal"
 

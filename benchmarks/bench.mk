@@ -7,7 +7,7 @@ LOADGEN       := $(BUILD)/bench/loadgen
 LOADGEN_SRC   := $(wildcard $(BENCH_DIR)/loadgen/*.c)
 LOADGEN_HDR   := $(wildcard $(BENCH_DIR)/loadgen/*.h)
 BENCH_COMPARE := python3 -B $(BENCH_DIR)/compare/compare.py
-BENCH_PEERS   := haproxy nginx libnginx-mod-stream socat gnuplot-nox strace
+BENCH_PEERS   := haproxy nginx libnginx-mod-stream socat gnuplot-nox strace python3
 BENCH_ARGS    ?=
 
 .PHONY: loadgen bench-peers refproxy bench-compare bench-smoke

@@ -43,4 +43,5 @@ stress: $(TCPPROXY) $(STRESS_BIN)
 	$(STRESS_BIN) $(STRESS_ARGS) $(TCPPROXY)
 
 demo: $(TCPPROXY)
+	@$(ENSURE_PACKAGES) python3
 	python3 $(NATIVE_DIR)/demo/demo.py $(TCPPROXY)

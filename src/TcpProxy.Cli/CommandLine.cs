@@ -4,6 +4,7 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.IO;
+using TcpProxy.Proxy;
 
 namespace TcpProxy.Cli;
 
@@ -12,60 +13,105 @@ internal readonly record struct ParsedCommandLine(ProxyOptions? Options, int Exi
 
 /// <summary>
 /// Parses `tcpproxy destination-host destination-port listen-port [options]`
-/// with System.CommandLine. Usage errors become one line on stderr and exit
-/// code 2; no proxy logic lives here.
+/// with System.CommandLine. Every option's value goes through a parser of
+/// ours (<see cref="ValueParsers"/>), so any malformed or out-of-range value
+/// becomes one line "tcpproxy: --option: problem (usage: ...)" and exit code
+/// 2. No proxy logic lives here.
 /// </summary>
 internal static class CommandLine
 {
     private const string Usage = "usage: tcpproxy destination-host destination-port listen-port [options]; see --help";
     private const int MaxBufferSize = 64 * 1024 * 1024;
-    private const double MaxStallSeconds = 7 * 24 * 3600;
+    private const double MaxSeconds = 7 * 24 * 3600;
+
+    private delegate bool TryParse<T>(string text, out T value, out string? problem);
 
     public static ParsedCommandLine Parse(string[] args, TextWriter output, TextWriter error)
     {
-        var destinationHost = new Argument<string>("destination-host") { Description = "Host name or address to forward every connection to." };
-        var destinationPort = new Argument<int>("destination-port") { Description = "TCP port on the destination (1-65535).", CustomParser = ParsePort };
-        var listenPort = new Argument<int>("listen-port") { Description = "TCP port to accept clients on (1-65535).", CustomParser = ParsePort };
-        var bufferSize = new Option<int>("--buffer-size")
-        {
-            Description = "Bytes buffered per direction (the high-water mark); reading stops while the buffer is full.",
-            DefaultValueFactory = _ => ProxyOptions.DefaultBufferSize,
-            HelpName = "bytes",
-        };
-        bufferSize.Validators.Add(result =>
-        {
-            int value = result.GetValueOrDefault<int>();
-            if (value < 1 || value > MaxBufferSize)
-                result.AddError("--buffer-size must be between 1 and " + MaxBufferSize.ToString(CultureInfo.InvariantCulture) + " bytes, not " + value.ToString(CultureInfo.InvariantCulture));
-        });
-        var stallTimeout = new Option<double>("--stall-timeout")
-        {
-            Description = "Seconds buffered data may stay unwritable before the connection pair is aborted.",
-            DefaultValueFactory = _ => ProxyOptions.DefaultStallTimeout.TotalSeconds,
-            HelpName = "seconds",
-        };
-        stallTimeout.Validators.Add(result =>
-        {
-            double value = result.GetValueOrDefault<double>();
-            if (!(value >= 0.01 && value <= MaxStallSeconds))
-                result.AddError("--stall-timeout must be between 0.01 and " + MaxStallSeconds.ToString(CultureInfo.InvariantCulture) + " seconds, not " + value.ToString(CultureInfo.InvariantCulture));
-        });
-        var bind = new Option<string?>("--bind") { Description = "Address to listen on (default: all interfaces, IPv4 and IPv6).", HelpName = "address" };
+        var destinationHost = Positional<string>("destination-host", "Host name or address to forward every connection to.", TryHost);
+        var destinationPort = Positional<int>("destination-port", "TCP port on the destination (1-65535).", ValueParsers.TryPort);
+        var listenPort = Positional<int>("listen-port", "TCP port to accept clients on (1-65535).", ValueParsers.TryPort);
+        var bufferSize = Valued("--buffer-size", "bytes", ProxyOptions.DefaultBufferSize,
+            "Bytes buffered per direction (the high-water mark); reading stops while the buffer is full.",
+            (string text, out int value, out string? problem) =>
+            {
+                bool ok = ValueParsers.TryWholeNumber(text, 1, MaxBufferSize, "bytes", out long parsed, out problem);
+                value = (int)parsed;
+                return ok;
+            });
+        var stallTimeout = Valued("--stall-timeout", "seconds", ProxyOptions.DefaultStallTimeout.TotalSeconds,
+            "Seconds buffered data may stay unwritable before the pair is aborted (fractions allowed).",
+            Seconds(0.01, allowZero: false));
+        var connectTimeout = Valued("--connect-timeout", "seconds", ProxyOptions.DefaultConnectTimeout.TotalSeconds,
+            "Seconds one destination address may take to accept the connection before the next is tried (fractions allowed).",
+            Seconds(0.01, allowZero: false));
+        var idleTimeout = Valued("--idle-timeout", "seconds", 0.0,
+            "Close a pair that moved no byte either way for this many seconds; 0 = never.",
+            Seconds(0.01, allowZero: true));
+        var drainTimeout = Valued("--drain-timeout", "seconds", ProxyOptions.DefaultDrainTimeout.TotalSeconds,
+            "After SIGTERM/SIGINT, seconds open connections may take to finish before they are aborted (0: abort at once).",
+            Seconds(0, allowZero: false));
+        var maxConnections = Valued("--max-connections", "count", 0,
+            "Open clients (connecting ones included) at which accepting pauses; further clients wait in the backlog. 0 = only the fd limit.",
+            (string text, out int value, out string? problem) =>
+            {
+                bool ok = ValueParsers.TryWholeNumber(text, 0, int.MaxValue, "connections", out long parsed, out problem);
+                value = (int)parsed;
+                return ok;
+            });
+        var metrics = Valued<(string Host, int Port)?>("--metrics", "address:port", null,
+            "Serve Prometheus metrics at http://ADDRESS:PORT/metrics (e.g. 127.0.0.1:9100, [::1]:9100).",
+            (string text, out (string Host, int Port)? value, out string? problem) =>
+            {
+                bool ok = ValueParsers.TryHostAndPort(text, out string host, out int port, out problem);
+                value = ok ? (host, port) : null;
+                return ok;
+            });
+        var sendProxy = Valued<ProxyProtocolVersion?>("--send-proxy", "v1|v2", null,
+            "Send HAProxy's PROXY protocol header (v1 text or v2 binary) to the destination before the client's bytes (default: none).",
+            (string text, out ProxyProtocolVersion? value, out string? problem) =>
+            {
+                bool ok = ValueParsers.TryChoice(text, ["v1", "v2"], out int index, out problem);
+                value = ok ? (ProxyProtocolVersion)(index + 1) : null;
+                return ok;
+            });
+        var accessLog = Valued<string?>("--access-log", "path", null,
+            "Write one line per closed connection to this file ('-': stderr); SIGHUP reopens it.",
+            (string text, out string? value, out string? problem) =>
+            {
+                value = text;
+                return ValueParsers.TryNonEmpty(text, "path", out problem);
+            });
+        // Enums have no default in --help (it would print the C# name); the description says it.
+        var logFormat = Valued<AccessLogFormat?>("--log-format", "text|json", null,
+            "Access-log lines as key=value text or as one JSON object each (default: text).",
+            (string text, out AccessLogFormat? value, out string? problem) =>
+            {
+                bool ok = ValueParsers.TryChoice(text, ["text", "json"], out int index, out problem);
+                value = ok ? (AccessLogFormat)index : null;
+                return ok;
+            });
+        var bind = Valued<string?>("--bind", "address", null,
+            "Address to listen on (default: all interfaces, IPv4 and IPv6).",
+            (string text, out string? value, out string? problem) =>
+            {
+                value = text;
+                return ValueParsers.TryNonEmpty(text, "address", out problem);
+            });
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log one line per connection opened and closed." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Log only errors that stop the proxy." };
 
         var root = new RootCommand("An asynchronous TCP proxy: forwards every client connection to the destination, both ways.")
         {
-            destinationHost, destinationPort, listenPort, bufferSize, stallTimeout, bind, verbose, quiet,
+            destinationHost, destinationPort, listenPort, bufferSize, stallTimeout, connectTimeout, idleTimeout, drainTimeout, maxConnections,
+            accessLog, logFormat, metrics, sendProxy, bind, verbose, quiet,
         };
 
         ParseResult result = root.Parse(args);
-        if (result.Action is ParseErrorAction || result.Errors.Count > 0)
-        {
-            error.WriteLine("tcpproxy: " + FirstProblem(result, destinationHost, destinationPort, listenPort) + " (" + Usage + ")");
-            return new ParsedCommandLine(null, ExitCodes.UsageError);
-        }
-        if (result.Action is not null)
+        string? problem = UsageProblems.First(result, [destinationHost, destinationPort, listenPort]);
+        if (problem is null && result.Action is ParseErrorAction)
+            problem = "invalid command line";
+        if (problem is null && result.Action is not null)
         {
             // --help or --version: let System.CommandLine print them.
             // No default exception handler: a failing write (stdout on a full disk) becomes
@@ -73,48 +119,85 @@ internal static class CommandLine
             int code = result.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
             return new ParsedCommandLine(null, code);
         }
-        if (result.GetValue(verbose) && result.GetValue(quiet))
+        if (problem is null && result.GetValue(verbose) && result.GetValue(quiet))
+            problem = "--verbose and --quiet exclude each other";
+        if (problem is null && result.GetResult(logFormat) is { Implicit: false } && result.GetValue(accessLog) is null)
+            problem = "--log-format: '" + result.GetResult(logFormat)!.Tokens[0].Value + "' needs --access-log (it formats the access log only)";
+        if (problem is null && result.GetValue(sendProxy) is ProxyProtocolVersion version
+            && result.GetValue(bufferSize) < ProxyProtocolHeader.MaxLength(version))
+            problem = "--buffer-size: '" + result.GetValue(bufferSize).ToString(CultureInfo.InvariantCulture) + "' is too small for --send-proxy "
+                + (version == ProxyProtocolVersion.V1 ? "v1" : "v2") + " (at least "
+                + ProxyProtocolHeader.MaxLength(version).ToString(CultureInfo.InvariantCulture) + " bytes, the longest header)";
+        if (problem is not null)
         {
-            error.WriteLine("tcpproxy: --verbose and --quiet exclude each other (" + Usage + ")");
-            return new ParsedCommandLine(null, ExitCodes.UsageError);
-        }
-        string host = result.GetValue(destinationHost) ?? "";
-        if (host.Trim().Length == 0)
-        {
-            error.WriteLine("tcpproxy: destination-host is empty (" + Usage + ")");
+            error.WriteLine("tcpproxy: " + problem + " (" + Usage + ")");
             return new ParsedCommandLine(null, ExitCodes.UsageError);
         }
         var options = new ProxyOptions
         {
-            DestinationHost = host,
+            DestinationHost = result.GetValue(destinationHost)!,
             DestinationPort = result.GetValue(destinationPort),
             ListenPort = result.GetValue(listenPort),
             BindAddress = result.GetValue(bind),
             BufferSize = result.GetValue(bufferSize),
             StallTimeout = TimeSpan.FromSeconds(result.GetValue(stallTimeout)),
+            ConnectTimeout = TimeSpan.FromSeconds(result.GetValue(connectTimeout)),
+            IdleTimeout = TimeSpan.FromSeconds(result.GetValue(idleTimeout)),
+            DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drainTimeout)),
+            MaxConnections = result.GetValue(maxConnections),
+            MetricsHost = result.GetValue(metrics)?.Host,
+            MetricsPort = result.GetValue(metrics)?.Port ?? 0,
+            SendProxy = result.GetValue(sendProxy) ?? ProxyProtocolVersion.None,
+            AccessLogPath = result.GetValue(accessLog),
+            AccessLogFormat = result.GetValue(logFormat) ?? AccessLogFormat.Text,
             LogLevel = result.GetValue(verbose) ? LogLevel.Verbose : result.GetValue(quiet) ? LogLevel.Quiet : LogLevel.Normal,
         };
         return new ParsedCommandLine(options, ExitCodes.Success);
     }
 
-    private static int ParsePort(ArgumentResult result)
+    private static bool TryHost(string text, out string value, out string? problem)
     {
-        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
-        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int port) && port >= 1 && port <= 65535)
-            return port;
-        result.AddError(result.Argument.Name + " '" + text + "' is not a port number (1-65535)");
-        return 0;
+        value = text;
+        return ValueParsers.TryNonEmpty(text, "host name", out problem);
     }
 
-    // System.CommandLine reports a missing argument without naming it; name it.
-    private static string FirstProblem(ParseResult result, params Argument[] arguments)
-    {
-        foreach (Argument argument in arguments)
+    private static TryParse<double> Seconds(double min, bool allowZero) =>
+        (string text, out double value, out string? problem) =>
         {
-            ArgumentResult? argumentResult = result.GetResult(argument);
-            if (argumentResult is null || argumentResult.Tokens.Count == 0)
-                return "missing " + argument.Name;
+            bool ok = ValueParsers.TrySeconds(text, min, MaxSeconds, allowZero, out TimeSpan parsed, out problem);
+            value = parsed.TotalSeconds;
+            return ok;
+        };
+
+    private static Argument<T> Positional<T>(string name, string description, TryParse<T> parse) =>
+        new(name) { Description = description, CustomParser = result => Convert(result, name, parse) };
+
+    /// <summary>An option with one value, parsed by us; its default shows in --help.</summary>
+    private static Option<T> Valued<T>(string name, string helpName, T defaultValue, string description, TryParse<T> parse) =>
+        new(name)
+        {
+            Description = description,
+            HelpName = helpName,
+            DefaultValueFactory = _ => defaultValue,
+            CustomParser = result => Convert(result, name, parse),
+        };
+
+    private static T Convert<T>(ArgumentResult result, string name, TryParse<T> parse)
+    {
+        if (result.Tokens.Count == 0)
+        {
+            result.AddError(name + ": missing value");
+            return default!;
         }
-        return result.Errors.Count > 0 ? result.Errors[0].Message : "invalid command line";
+        if (result.Tokens.Count > 1)
+        {
+            result.AddError(name + ": given more than once");
+            return default!;
+        }
+        if (parse(result.Tokens[0].Value, out T value, out string? problem))
+            return value;
+        result.AddError(name + ": " + problem);
+        return default!;
     }
+
 }

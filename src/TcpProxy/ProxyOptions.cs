@@ -2,11 +2,28 @@ using System;
 
 namespace TcpProxy;
 
+/// <summary>How access-log lines are written.</summary>
+public enum AccessLogFormat
+{
+    Text,
+    Json,
+}
+
+/// <summary>Which PROXY protocol header, if any, precedes the client's bytes to the destination.</summary>
+public enum ProxyProtocolVersion
+{
+    None,
+    V1,
+    V2,
+}
+
 /// <summary>What the proxy was asked to do; produced by the CLI, read by every floor.</summary>
 public sealed record ProxyOptions
 {
     public const int DefaultBufferSize = 8192;
     public static readonly TimeSpan DefaultStallTimeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan DefaultDrainTimeout = TimeSpan.FromSeconds(30);
 
     public required string DestinationHost { get; init; }
 
@@ -23,6 +40,30 @@ public sealed record ProxyOptions
 
     /// <summary>Buffered data that cannot be written for this long aborts the pair.</summary>
     public TimeSpan StallTimeout { get; init; } = DefaultStallTimeout;
+
+    /// <summary>A destination address that has not completed the handshake by then is abandoned for the next.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = DefaultConnectTimeout;
+
+    /// <summary>A pair that moved no byte either way for this long is closed; zero: never.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.Zero;
+
+    /// <summary>After SIGTERM/SIGINT, pairs still open this long are aborted.</summary>
+    public TimeSpan DrainTimeout { get; init; } = DefaultDrainTimeout;
+
+    /// <summary>Clients open at once (connecting ones included) before accepting pauses; zero: only the fd limit.</summary>
+    public int MaxConnections { get; init; }
+
+    /// <summary>Where one line per closed pair goes: a file path, "-" for stderr, or null for none.</summary>
+    public string? AccessLogPath { get; init; }
+
+    public AccessLogFormat AccessLogFormat { get; init; } = AccessLogFormat.Text;
+
+    /// <summary>Host (name or address) the Prometheus endpoint listens on; null: no endpoint.</summary>
+    public string? MetricsHost { get; init; }
+
+    public int MetricsPort { get; init; }
+
+    public ProxyProtocolVersion SendProxy { get; init; } = ProxyProtocolVersion.None;
 
     public LogLevel LogLevel { get; init; } = LogLevel.Normal;
 }

@@ -1,5 +1,8 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
+using System.IO;
+using System.Linq;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
@@ -36,6 +39,105 @@ public sealed class CommandLineTests
         AssertOneLineError(result, problem, expectedExit, PatternFor(problem));
     }
 
+    /// <summary>
+    /// Every malformed or out-of-range value of every option: exit 2, one line that names the
+    /// option and quotes the value, in the proxy's own "tcpproxy: --option: problem (usage: ...)"
+    /// style, and never an exception type.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BadOptionValues))]
+    public void BadOptionValue_IsOneUsageLineNamingOptionAndValue(string option, string value)
+    {
+        var result = CommandRun.Run(Limit, "127.0.0.1", "7000", "7001", option, value);
+        output.WriteLine(result.ToString());
+        Assert.False(result.TimedOut, $"{option} {value}: still running after {Limit.TotalSeconds} s");
+        Assert.Equal(UsageError, result.ExitCode);
+        string line = Assert.Single(result.NonEmptyStderrLines);
+        Assert.StartsWith($"tcpproxy: {option}: '{value}' ", line, StringComparison.Ordinal);
+        Assert.EndsWith("(usage: tcpproxy destination-host destination-port listen-port [options]; see --help)", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", line, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, string> BadOptionValues => new()
+    {
+        { "--buffer-size", "abc" },
+        { "--buffer-size", "1.5" },
+        { "--buffer-size", "99999999999" },
+        { "--buffer-size", "99999999999999999999999" },
+        { "--buffer-size", "0" },
+        { "--buffer-size", "-5" },
+        { "--buffer-size", "67108865" },
+        { "--stall-timeout", "abc" },
+        { "--stall-timeout", "-1" },
+        { "--stall-timeout", "0" },
+        { "--stall-timeout", "NaN" },
+        { "--stall-timeout", "Infinity" },
+        { "--stall-timeout", "1e3" },
+        { "--stall-timeout", "604801" },
+        { "--stall-timeout", "1,5" },
+        { "--connect-timeout", "-1" },
+        { "--connect-timeout", "0" },
+        { "--connect-timeout", "ten" },
+        { "--connect-timeout", "1e9" },
+        { "--idle-timeout", "-0.5" },
+        { "--idle-timeout", "0.001" },
+        { "--idle-timeout", "forever" },
+        { "--idle-timeout", "604801" },
+        { "--drain-timeout", "x" },
+        { "--drain-timeout", "-1" },
+        { "--drain-timeout", "604801" },
+        { "--metrics", "nohostport" },
+        { "--metrics", "127.0.0.1:99999" },
+        { "--metrics", "127.0.0.1:0" },
+        { "--metrics", "127.0.0.1:" },
+        { "--metrics", "127.0.0.1:http" },
+        { "--metrics", ":9100" },
+        { "--metrics", "::1:9100" },
+        { "--metrics", "[]:9100" },
+        { "--log-format", "xml" },
+        { "--log-format", "JSON" },
+        { "--log-format", "" },
+        { "--send-proxy", "v3" },
+        { "--send-proxy", "V1" },
+        { "--send-proxy", "1" },
+        { "--send-proxy", "" },
+        { "--max-connections", "-5" },
+        { "--max-connections", "2.5" },
+        { "--max-connections", "many" },
+        { "--max-connections", "2147483648" },
+    };
+
+    /// <summary>An option given without its value, or twice, or one that does not exist: the same one-line style.</summary>
+    [Theory]
+    [InlineData("--buffer-size: missing value", "--buffer-size")]
+    [InlineData("--stall-timeout: missing value", "--stall-timeout")]
+    [InlineData("--bind: missing value", "--bind")]
+    [InlineData("--connect-timeout: missing value", "--connect-timeout")]
+    [InlineData("--idle-timeout: missing value", "--idle-timeout")]
+    [InlineData("--max-connections: missing value", "--max-connections")]
+    [InlineData("--drain-timeout: missing value", "--drain-timeout")]
+    [InlineData("--metrics: missing value", "--metrics")]
+    [InlineData("--send-proxy: missing value", "--send-proxy")]
+    [InlineData("--access-log: missing value", "--access-log")]
+    [InlineData("--access-log: empty path", "--access-log", "")]
+    [InlineData("--log-format: missing value", "--log-format")]
+    [InlineData("--log-format: 'json' needs --access-log", "--log-format", "json")]
+    [InlineData("--buffer-size: '100' is too small for --send-proxy v1", "--send-proxy", "v1", "--buffer-size", "100")]
+    [InlineData("--buffer-size: '51' is too small for --send-proxy v2", "--send-proxy", "v2", "--buffer-size", "51")]
+    [InlineData("--bind: empty address", "--bind", "")]
+    [InlineData("--buffer-size: given more than once", "--buffer-size", "1024", "--buffer-size", "2048")]
+    [InlineData("--nope: unknown option", "--nope")]
+    [InlineData("'surplus': unexpected argument", "surplus")]
+    public void MisusedOption_IsOneUsageLineInTheSameStyle(string expected, params string[] options)
+    {
+        var result = CommandRun.Run(Limit, ["127.0.0.1", "7000", "7001", .. options]);
+        output.WriteLine(result.ToString());
+        Assert.Equal(UsageError, result.ExitCode);
+        string line = Assert.Single(result.NonEmptyStderrLines);
+        Assert.StartsWith("tcpproxy: " + expected, line, StringComparison.Ordinal);
+        Assert.EndsWith(" (usage: tcpproxy destination-host destination-port listen-port [options]; see --help)", line, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ListenPortInUse_ExitsWithRuntimeError()
     {
@@ -48,6 +150,72 @@ public sealed class CommandLineTests
         var result = CommandRun.Run(Limit, "127.0.0.1", "7000", port);
 
         AssertOneLineError(result, "listen port in use", RuntimeError, port);
+    }
+
+    [Fact]
+    public void MetricsPortInUse_ExitsWithRuntimeError()
+    {
+        using var holder = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        holder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        holder.Listen(1);
+        string port = ((IPEndPoint)holder.LocalEndPoint!).Port.ToString(CultureInfo.InvariantCulture);
+
+        var result = CommandRun.Run(Limit, "127.0.0.1", "7000", FreePort.Pick().ToString(CultureInfo.InvariantCulture), "--metrics", "127.0.0.1:" + port);
+
+        AssertOneLineError(result, "metrics port in use", RuntimeError, "metrics.*" + port + ".*EADDRINUSE");
+    }
+
+    [Fact]
+    public void AccessLogThatCannotBeOpened_ExitsWithRuntimeError()
+    {
+        var result = CommandRun.Run(Limit, "127.0.0.1", "7000", FreePort.Pick().ToString(CultureInfo.InvariantCulture), "--access-log", "/nonexistent-dir/access.log");
+        AssertOneLineError(result, "access log cannot be opened", RuntimeError, "--access-log.*/nonexistent-dir/access.log.*ENOENT");
+    }
+
+    /// <summary>The README's options table and --help name the same options, with the same defaults where both give one.</summary>
+    [Fact]
+    public void Help_AndTheReadmeOptionsTable_Agree()
+    {
+        var help = CommandRun.Run(Limit, "--help");
+        string readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        // A row: | `--name VALUE` (or `-v`, `--verbose`) | default | meaning |, cells may hold \| escapes.
+        var tableRow = new Regex(@"^\| ((?:[^|\\]|\\.)*`--(?:[^|\\]|\\.)*)\| ((?:[^|\\]|\\.)*)\|", RegexOptions.Multiline);
+        var inReadme = new Dictionary<string, string>();
+        foreach (Match row in tableRow.Matches(readme))
+        {
+            foreach (Match name in Regex.Matches(row.Groups[1].Value, @"`(--[a-z-]+)"))
+                inReadme[name.Groups[1].Value] = row.Groups[2].Value.Trim();
+        }
+        var helpOption = new Regex(@"^\s+(-[a-z?], )*(--[a-z-]+)(.*)$");
+        var inHelp = new Dictionary<string, string>();
+        foreach (string line in help.StdoutLines)
+        {
+            Match m = helpOption.Match(line);
+            if (m.Success)
+                inHelp[m.Groups[2].Value] = m.Groups[3].Value;
+        }
+        output.WriteLine("README: " + string.Join(", ", inReadme.Keys));
+        output.WriteLine("--help: " + string.Join(", ", inHelp.Keys));
+
+        Assert.Equal(inReadme.Keys.OrderBy(k => k), inHelp.Keys.OrderBy(k => k));
+        foreach (var (option, readmeDefault) in inReadme)
+        {
+            Match helpDefault = Regex.Match(inHelp[option], @"\[default: ([^\]]+)\]");
+            if (helpDefault.Success)
+                Assert.True(readmeDefault.StartsWith(helpDefault.Groups[1].Value, StringComparison.Ordinal),
+                    $"{option}: README says default '{readmeDefault}', --help '{helpDefault.Groups[1].Value}'");
+        }
+    }
+
+    static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        for (int depth = 0; dir is not null && depth < 16; depth++, dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "TcpProxy.sln")))
+                return dir.FullName;
+        }
+        throw new FileNotFoundException("no TcpProxy.sln above " + AppContext.BaseDirectory);
     }
 
     [Theory]

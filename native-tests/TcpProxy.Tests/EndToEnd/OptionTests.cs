@@ -46,7 +46,9 @@ public sealed class OptionTests : EndToEndTest
         string? closeLine = proxy.WaitForStderrLine(l => l.Contains("1234", StringComparison.Ordinal) &&
                                                          l.Contains("4321", StringComparison.Ordinal), TimeSpan.FromSeconds(3));
         Assert.True(closeLine is not null, "no stderr line reports 1234 bytes up and 4321 bytes down:\n" + proxy.StderrText);
-        // The peer's port identifies this connection's lines: exactly one on open, one on close.
-        Assert.Equal(2, proxy.StderrLines.Count(l => l.Contains(":" + clientPort, StringComparison.Ordinal)));
+        // The peer's port identifies this connection's lines: exactly one on open, one on close,
+        // naming the IPv4 client as such, not as the dual-stack listener's [::ffff:127.0.0.1].
+        Assert.Equal(2, proxy.StderrLines.Count(l => l.Contains(" 127.0.0.1:" + clientPort, StringComparison.Ordinal)));
+        Assert.DoesNotContain(proxy.StderrLines, l => l.Contains("::ffff:", StringComparison.Ordinal));
     }
 }

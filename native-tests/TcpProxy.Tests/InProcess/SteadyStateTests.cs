@@ -17,13 +17,37 @@ public sealed class SteadyStateTests
 
     public SteadyStateTests(ITestOutputHelper output) => _output = output;
 
-    [Fact]
-    public void ForwardingMegabytes_AllocatesNothingPerChunk_AndUsesNoThreadPool()
+    /// <summary>The operational features (counters, metrics endpoint, idle timer, JSON access log) must add nothing per chunk either.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ForwardingMegabytes_AllocatesNothingPerChunk_AndUsesNoThreadPool(bool operationsOn)
     {
         using var sink = new TcpListener(IPAddress.Loopback, 0);
         sink.Start();
         int sinkPort = ((IPEndPoint)sink.LocalEndpoint).Port;
         var options = new ProxyOptions { DestinationHost = "127.0.0.1", DestinationPort = sinkPort, ListenPort = 0, BindAddress = "127.0.0.1", LogLevel = LogLevel.Quiet };
+        string accessLog = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"tcpproxy-steady-{Environment.ProcessId}.log");
+        if (operationsOn)
+            options = options with
+            {
+                MetricsHost = "127.0.0.1", MetricsPort = 0, IdleTimeout = TimeSpan.FromMinutes(5), MaxConnections = 100,
+                AccessLogPath = accessLog, AccessLogFormat = AccessLogFormat.Json,
+            };
+        try
+        {
+            MeasureTransfers(options, sink);
+            if (operationsOn)
+                Assert.Equal(3, System.IO.File.ReadAllLines(accessLog).Length); // one line per connection, none per chunk
+        }
+        finally
+        {
+            System.IO.File.Delete(accessLog);
+        }
+    }
+
+    private void MeasureTransfers(ProxyOptions options, TcpListener sink)
+    {
         using ProxyServer server = ProxyServer.Create(options, new Log(LogLevel.Quiet, writer: null), out string? error)
             ?? throw new InvalidOperationException(error);
 

@@ -33,6 +33,14 @@ public abstract class EndToEndTest : IDisposable
         return proxy;
     }
 
+    /// <summary>Starts the proxy inside a network namespace of the test's own.</summary>
+    protected ProxyProcess StartProxyIn(NetworkNamespace ns, string host, int port, params string[] options)
+    {
+        var proxy = Own(ProxyProcess.Start(ns.Launcher, host, port, options));
+        proxies.Add(proxy);
+        return proxy;
+    }
+
     protected ProxyProcess StartProxy(LoopbackServer destination, params string[] options) =>
         StartProxy(destination.Host, destination.Port, options);
 

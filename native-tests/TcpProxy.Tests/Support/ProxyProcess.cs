@@ -39,16 +39,19 @@ public sealed class ProxyProcess : IDisposable
     public string StderrText => stderr.Text;
     public IReadOnlyList<string> StderrLines => stderr.Lines;
 
-    ProxyProcess(IReadOnlyList<string> arguments, int listenPort)
+    ProxyProcess(IReadOnlyList<string> launcher, IReadOnlyList<string> arguments, int listenPort)
     {
         Arguments = arguments;
         ListenPort = listenPort;
-        var info = new ProcessStartInfo(ProxyBinary.Path)
+        // A launcher (e.g. `ip netns exec NAME`) execs the proxy, so the PID is still the proxy's.
+        var info = new ProcessStartInfo(launcher.Count > 0 ? launcher[0] : ProxyBinary.Path)
         {
             UseShellExecute = false,
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
+        for (int i = 1; i < launcher.Count; i++) info.ArgumentList.Add(launcher[i]);
+        if (launcher.Count > 0) info.ArgumentList.Add(ProxyBinary.Path);
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
         process = new Process { StartInfo = info, EnableRaisingEvents = true };
         process.ErrorDataReceived += (_, e) => stderr.Add(e.Data);
@@ -61,7 +64,11 @@ public sealed class ProxyProcess : IDisposable
     }
 
     /// <summary>Starts the proxy towards host:port; retries on a fresh port if the picked one was taken meanwhile.</summary>
-    public static ProxyProcess Start(string destinationHost, int destinationPort, params string[] options)
+    public static ProxyProcess Start(string destinationHost, int destinationPort, params string[] options) =>
+        Start(Array.Empty<string>(), destinationHost, destinationPort, options);
+
+    /// <summary>Starts the proxy through a launcher command that execs it (e.g. into a network namespace).</summary>
+    public static ProxyProcess Start(IReadOnlyList<string> launcher, string destinationHost, int destinationPort, params string[] options)
     {
         string lastStderr = "";
         for (int attempt = 1; attempt <= MaxPortAttempts; attempt++)
@@ -75,7 +82,7 @@ public sealed class ProxyProcess : IDisposable
             };
             arguments.AddRange(options);
 
-            var proxy = new ProxyProcess(arguments, listenPort);
+            var proxy = new ProxyProcess(launcher, arguments, listenPort);
             if (proxy.WaitUntilListening(out string why)) return proxy;
 
             lastStderr = proxy.StderrText;

@@ -22,4 +22,13 @@ public static unsafe class ResourceLimits
         }
         return (long)Math.Min(limit.Current, int.MaxValue);
     }
+
+    /// <summary>The soft RLIMIT_NOFILE in force, or -errno.</summary>
+    public static long FileLimit()
+    {
+        NativeMethods.RLimit limit;
+        if (NativeMethods.GetRLimit(NativeMethods.RLIMIT_NOFILE, &limit) != 0)
+            return -System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+        return (long)Math.Min(limit.Current, int.MaxValue);
+    }
 }

@@ -34,17 +34,50 @@ public struct SocketAddress
         return result;
     }
 
-    /// <summary>"127.0.0.1:80" or "[::1]:80"; for logs and start-up messages only.</summary>
+    /// <summary>
+    /// An IPv6 address of the form ::ffff:a.b.c.d: how a dual-stack socket
+    /// shows an IPv4 peer. People and the PROXY protocol want it as IPv4.
+    /// </summary>
+    public readonly bool IsIPv4Mapped
+    {
+        get
+        {
+            if (Family != AF_INET6 || Length < 24)
+                return false;
+            Storage copy = Bytes;
+            ReadOnlySpan<byte> address = ((ReadOnlySpan<byte>)copy).Slice(8, 16);
+            return address[..10].IndexOfAnyExcept((byte)0) < 0 && address[10] == 0xff && address[11] == 0xff;
+        }
+    }
+
+    /// <summary>
+    /// The address bytes in network order: 4 for IPv4 (an IPv4-mapped IPv6
+    /// address included), 16 for IPv6, none for other families.
+    /// </summary>
+    public readonly ReadOnlySpan<byte> AddressBytes(ref Storage copy)
+    {
+        copy = Bytes;
+        ReadOnlySpan<byte> raw = copy;
+        return Family switch
+        {
+            AF_INET when Length >= 8 => raw.Slice(4, 4),
+            AF_INET6 when IsIPv4Mapped => raw.Slice(20, 4),
+            AF_INET6 when Length >= 24 => raw.Slice(8, 16),
+            _ => ReadOnlySpan<byte>.Empty,
+        };
+    }
+
+    /// <summary>"127.0.0.1:80" (IPv4-mapped IPv6 too) or "[::1]:80"; for logs and start-up messages only.</summary>
     public override readonly string ToString()
     {
-        Storage copy = Bytes;
-        ReadOnlySpan<byte> raw = copy;
-        switch (Family)
+        Storage copy = default;
+        ReadOnlySpan<byte> address = AddressBytes(ref copy);
+        switch (address.Length)
         {
-            case AF_INET when Length >= 8:
-                return new IPAddress(raw.Slice(4, 4)) + ":" + Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            case AF_INET6 when Length >= 24:
-                return "[" + new IPAddress(raw.Slice(8, 16)) + "]:" + Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            case 4:
+                return new IPAddress(address) + ":" + Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            case 16:
+                return "[" + new IPAddress(address) + "]:" + Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
             default:
                 return "(family " + Family.ToString(System.Globalization.CultureInfo.InvariantCulture) + ")";
         }

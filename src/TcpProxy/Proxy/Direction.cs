@@ -17,6 +17,8 @@ internal sealed unsafe class Direction
 
     private readonly ProxyPair _pair;
     private readonly Reactor.Reactor _reactor;
+    private readonly ProxyCounters _counters;
+    private readonly bool _isUpstream;
     private readonly int _source;
     private readonly int _sink;
     private readonly RingBuffer _ring;
@@ -33,11 +35,16 @@ internal sealed unsafe class Direction
     private bool _moreExpected;
     // A MSG_MORE write may have left a partial segment held back in the sink.
     private bool _sinkCorked;
+    // Bytes at the front of the ring that the proxy wrote itself (a PROXY
+    // protocol header): not counted as forwarded.
+    private int _uncounted;
 
-    public Direction(ProxyPair pair, ProxyContext context, int source, int sink, RingBuffer ring, string name)
+    public Direction(ProxyPair pair, ProxyContext context, int source, int sink, RingBuffer ring, bool isUpstream)
     {
         _pair = pair;
         _reactor = context.Reactor;
+        _counters = context.Counters;
+        _isUpstream = isUpstream;
         _source = source;
         _sink = sink;
         _ring = ring;
@@ -45,11 +52,13 @@ internal sealed unsafe class Direction
         _onSourceReadable = OnSourceReadable;
         _onSinkWritable = OnSinkWritable;
         _stallTimer = new WheelTimer(_reactor.Guarded(pair, OnStallTimer));
-        Name = name;
     }
 
     /// <summary>"up" (client to server) or "down"; for logs.</summary>
-    public string Name { get; }
+    public string Name => _isUpstream ? "up" : "down";
+
+    /// <summary>Bytes read and not yet written.</summary>
+    public int Buffered => _ring.Count;
 
     public long BytesForwarded { get; private set; }
 
@@ -62,12 +71,38 @@ internal sealed unsafe class Direction
 
     public bool IsFinished => SinkShutDown;
 
-    public void Start() => ResumeReading();
+    public void Start()
+    {
+        ResumeReading();
+        if (_ring.IsEmpty)
+            return;
+        // Preloaded bytes go first, as soon as the sink is writable (the loop calls back).
+        StartStallClock();
+        _waitingForSink = true;
+        _reactor.SetCallback(_sink, IoEvents.Writable, _onSinkWritable);
+    }
+
+    /// <summary>
+    /// Puts bytes of the proxy's own ahead of everything the source sends (the
+    /// PROXY protocol header); before <see cref="Start"/>, into an empty ring
+    /// at least that large (the command line sees to it).
+    /// </summary>
+    public void Preload(ReadOnlySpan<byte> bytes)
+    {
+        _ring.GetFreeSegments(out byte* first, out int firstLength, out _, out _);
+        if (!_ring.IsEmpty || firstLength < bytes.Length)
+            throw new InvalidOperationException("a preload needs an empty ring of at least " + bytes.Length + " bytes");
+        bytes.CopyTo(new Span<byte>(first, firstLength));
+        _ring.Commit(bytes.Length);
+        _counters.BufferedBytes += bytes.Length;
+        _uncounted = bytes.Length;
+    }
 
     /// <summary>Releases the ring and the timer; the pair closes the fds.</summary>
     public void Release()
     {
         _reactor.Timers.Cancel(_stallTimer);
+        _counters.BufferedBytes -= _ring.Count;
         _ring.Dispose();
     }
 
@@ -88,6 +123,8 @@ internal sealed unsafe class Direction
                 if (_ring.IsEmpty)
                     StartStallClock();
                 _ring.Commit((int)n);
+                _counters.BufferedBytes += n;
+                _pair.LastActivityMs = _reactor.NowMs;
                 _moreExpected = n == firstLength + secondLength;
                 // A short read emptied the socket: the next edge will say when there
                 // is more — unless the peer's FIN came with this data, which raises none,
@@ -142,8 +179,21 @@ internal sealed unsafe class Direction
             {
                 _sinkCorked = _moreExpected;
                 _ring.Consume((int)n);
-                BytesForwarded += n;
+                _counters.BufferedBytes -= n;
+                long forwarded = n;
+                if (_uncounted > 0)
+                {
+                    int own = (int)Math.Min(_uncounted, n);
+                    _uncounted -= own;
+                    forwarded -= own;
+                }
+                BytesForwarded += forwarded;
+                if (_isUpstream)
+                    _counters.BytesUp += forwarded;
+                else
+                    _counters.BytesDown += forwarded;
                 _lastProgressMs = _reactor.NowMs;
+                _pair.LastActivityMs = _lastProgressMs;
                 // A short write filled the socket buffer: an edge will come when it has room.
                 if (n < firstLength + secondLength)
                     WaitForSink();
@@ -157,7 +207,7 @@ internal sealed unsafe class Direction
                 WaitForSink();
                 break;
             }
-            _pair.Abort("write error " + Errno.Name(errno) + " to " + _pair.SideName(_sink));
+            _pair.Abort(CloseReason.WriteError, errno, "write to " + _pair.SideName(_sink) + " failed");
             return false;
         }
         if (_ring.IsEmpty && SourceEnded)
@@ -231,7 +281,7 @@ internal sealed unsafe class Direction
             return;
         long stalledMs = _reactor.NowMs - _lastProgressMs;
         if (stalledMs >= _stallTimeoutMs)
-            _pair.Abort("stalled: " + _ring.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) + " B buffered " + Name + " unwritten for " + (stalledMs / 1000.0).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " s");
+            _pair.Abort(CloseReason.Stall, 0, "stalled: " + _ring.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) + " B buffered " + Name + " unwritten for " + (stalledMs / 1000.0).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " s");
         else
             _reactor.Timers.Arm(_stallTimer, _lastProgressMs + _stallTimeoutMs);
     }

@@ -6,12 +6,15 @@ namespace TcpProxy.Proxy;
 
 /// <summary>
 /// The listening socket: accepts until EAGAIN (within a budget per callback)
-/// and starts a <see cref="Connector"/> per client. It accepts only while it
-/// holds a spare descriptor (<see cref="DescriptorReserve"/>), so every client
-/// it accepts gets its server socket too. When descriptors run out it stops
-/// accepting — clients wait in the backlog — until a connection closes (or,
-/// for descriptors freed elsewhere, a retry timer fires), and says so once per
-/// episode.
+/// and starts a <see cref="Connector"/> per client. Accepting pauses while
+/// any reason to hold clients back holds (<see cref="MayAccept"/>); pending
+/// clients then wait in the kernel's backlog, never reset:
+/// - descriptors: it accepts only while it holds a spare descriptor
+///   (<see cref="DescriptorReserve"/>), so every client it accepts gets its
+///   server socket too; when they run out it pauses until a connection closes
+///   (or, for descriptors freed elsewhere, a retry timer fires), and says so
+///   once per episode;
+/// - --max-connections: at the limit it pauses until a connection closes.
 /// </summary>
 public sealed class Listener : IDisposable, IFaultOwner
 {
@@ -22,11 +25,16 @@ public sealed class Listener : IDisposable, IFaultOwner
     private readonly int _fd;
     private readonly Action _onReadable;
     private readonly WheelTimer _resumeTimer;
+    private readonly Action _onConnectionClosed;
+    // Out of descriptors: until a spare can be held again.
     private bool _paused;
     // Accepted, not yet taken over by its connector: a fault meanwhile must close it.
     private int _unclaimedClient = -1;
     // From the first pause until the backlog is drained: one log line per episode.
     private bool _exhausted;
+    // Whether the socket is watched now: exactly while MayAccept.
+    private bool _accepting;
+    private bool _disposed;
 
     private Listener(ProxyContext context, int fd, SocketAddress boundAddress)
     {
@@ -35,6 +43,7 @@ public sealed class Listener : IDisposable, IFaultOwner
         Address = boundAddress;
         _onReadable = OnReadable;
         _resumeTimer = new WheelTimer(context.Reactor.Guarded(this, TryResume));
+        _onConnectionClosed = TryResume;
     }
 
     /// <summary>The address actually bound (the port filled in when 0 was asked for).</summary>
@@ -75,11 +84,11 @@ public sealed class Listener : IDisposable, IFaultOwner
                 rc = context.Reactor.Add(fd, IoEvents.Readable, listener);
                 if (rc == 0)
                 {
-                    context.Reactor.SetCallback(fd, IoEvents.Readable, listener._onReadable);
                     // Failing here is not fatal: the first accept retries and pauses instead.
                     context.DescriptorReserve.TryAcquire();
                     context.DescriptorsExhausted = listener.PauseAccepting;
-                    context.DescriptorsFreed = listener.TryResume;
+                    context.ConnectionClosed += listener._onConnectionClosed;
+                    listener.UpdateAccepting();
                     return listener;
                 }
             }
@@ -122,6 +131,31 @@ public sealed class Listener : IDisposable, IFaultOwner
         _ => Errno.Name(errno),
     };
 
+    /// <summary>
+    /// The one question every pause feeds: descriptors ran out (until a spare
+    /// can be held again), or the connection limit is reached.
+    /// </summary>
+    private bool MayAccept =>
+        !_paused && (_context.MaxConnections == 0 || _context.OpenConnections < _context.MaxConnections);
+
+    /// <summary>Watches the socket for clients exactly while <see cref="MayAccept"/>; cheap to call after every close.</summary>
+    private void UpdateAccepting()
+    {
+        bool accepting = MayAccept && !_disposed;
+        if (accepting == _accepting)
+            return;
+        _accepting = accepting;
+        // The edge state is kept while paused: resuming accepts what waited in the backlog at once.
+        _context.Reactor.SetCallback(_fd, IoEvents.Readable, accepting ? _onReadable : null);
+        if (!accepting && !_paused)
+        {
+            _context.Counters.AcceptPauses++;
+            if (_context.Log.IsVerbose)
+                _context.Log.Verbose("connection limit reached (" + _context.OpenConnections.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                    + " open): pausing accepts until one closes");
+        }
+    }
+
     private void OnReadable()
     {
         if (!_context.DescriptorReserve.TryAcquire())
@@ -131,14 +165,18 @@ public sealed class Listener : IDisposable, IFaultOwner
         }
         for (int i = 0; i < AcceptBudget; i++)
         {
+            // At the connection limit, or its connector took the spare descriptor:
+            // the next client could not be served.
+            if (!MayAccept)
+            {
+                UpdateAccepting();
+                return;
+            }
             SocketAddress peer = default;
             int fd = Sys.Accept(_fd, ref peer);
             if (fd >= 0)
             {
                 Accepted(fd, peer);
-                // Its connector took the spare descriptor: the next client could not have a server socket.
-                if (_paused)
-                    return;
                 continue;
             }
             int errno = -fd;
@@ -166,10 +204,17 @@ public sealed class Listener : IDisposable, IFaultOwner
     {
         _unclaimedClient = fd;
         Sys.SetNoDelay(fd);
-        long number = ++_context.AcceptedConnections;
-        string? peerName = _context.Log.IsVerbose ? peer.ToString() : null;
-        var connector = new Connector(_context, fd, number, peerName);
-        _context.OpenConnections++;
+        long number = ++_context.Counters.Accepted;
+        string? peerName = _context.NamesPeers ? peer.ToString() : null;
+        byte[]? proxyHeader = null;
+        if (_context.SendProxy != ProxyProtocolVersion.None)
+        {
+            // The address this client connected to: the listener may be bound to several.
+            SocketAddress local = default;
+            Sys.GetSocketName(fd, ref local);
+            proxyHeader = ProxyProtocolHeader.Build(_context.SendProxy, peer, local);
+        }
+        var connector = new Connector(_context, fd, number, peerName, proxyHeader);
         _unclaimedClient = -1;
         connector.Start();
     }
@@ -195,30 +240,32 @@ public sealed class Listener : IDisposable, IFaultOwner
         if (!_exhausted)
         {
             _exhausted = true;
+            _context.Counters.AcceptPauses++;
             // errno is accept's own, or that of a connector's socket() which took the spare descriptor.
             _context.Log.Info(Errno.Name(errno) + " with " + _context.OpenConnections.ToString(System.Globalization.CultureInfo.InvariantCulture)
                 + " connections open: pausing accepts until a connection closes (new clients wait in the backlog)");
         }
         _paused = true;
-        _context.Reactor.SetCallback(_fd, IoEvents.Readable, null);
+        UpdateAccepting();
         if (!_resumeTimer.IsArmed)
             _context.Reactor.Timers.Arm(_resumeTimer, _context.Reactor.NowMs + DescriptorPauseMs);
     }
 
-    /// <summary>Resumes accepting if paused and a spare descriptor can be held again.</summary>
+    /// <summary>After a close or the retry timer: holds a spare descriptor again if paused for want of one, then re-asks <see cref="MayAccept"/>.</summary>
     private void TryResume()
     {
-        if (!_paused)
-            return;
-        if (!_context.DescriptorReserve.TryAcquire())
+        if (_paused)
         {
-            if (!_resumeTimer.IsArmed)
-                _context.Reactor.Timers.Arm(_resumeTimer, _context.Reactor.NowMs + DescriptorPauseMs);
-            return;
+            if (!_context.DescriptorReserve.TryAcquire())
+            {
+                if (!_resumeTimer.IsArmed)
+                    _context.Reactor.Timers.Arm(_resumeTimer, _context.Reactor.NowMs + DescriptorPauseMs);
+                return;
+            }
+            _paused = false;
+            _context.Reactor.Timers.Cancel(_resumeTimer);
         }
-        _paused = false;
-        _context.Reactor.Timers.Cancel(_resumeTimer);
-        _context.Reactor.SetCallback(_fd, IoEvents.Readable, _onReadable);
+        UpdateAccepting();
     }
 
     /// <summary>The backlog is drained: an episode of exhaustion, if any, is over.</summary>
@@ -230,8 +277,14 @@ public sealed class Listener : IDisposable, IFaultOwner
         _context.Log.Info("accepting again: every waiting client accepted (" + _context.OpenConnections.ToString(System.Globalization.CultureInfo.InvariantCulture) + " connections open)");
     }
 
+    /// <summary>Closes the listening socket: new clients are refused by the kernel from now on.</summary>
     public void Dispose()
     {
+        if (_disposed)
+            return;
+        _disposed = true;
+        _context.ConnectionClosed -= _onConnectionClosed;
+        _context.DescriptorsExhausted = null;
         _context.DescriptorReserve.Release();
         _context.Reactor.Timers.Cancel(_resumeTimer);
         _context.Reactor.Remove(_fd);

@@ -6,14 +6,21 @@ namespace TcpProxy.Proxy;
 /// <summary>What every connection of one listener shares: the loop, the log, the destination, the limits, the counters.</summary>
 public sealed class ProxyContext
 {
-    public ProxyContext(Reactor.Reactor reactor, Log log, SocketAddress[] destinations, string destinationName, int bufferSize, long stallTimeoutMs)
+    public ProxyContext(Reactor.Reactor reactor, Log log, SocketAddress[] destinations, string destinationName, ProxyOptions options)
     {
         Reactor = reactor;
         Log = log;
         Destinations = destinations;
         DestinationName = destinationName;
-        BufferSize = bufferSize;
-        StallTimeoutMs = stallTimeoutMs;
+        DestinationAddressNames = new string[destinations.Length];
+        for (int i = 0; i < destinations.Length; i++)
+            DestinationAddressNames[i] = destinations[i].ToString();
+        BufferSize = options.BufferSize;
+        StallTimeoutMs = (long)options.StallTimeout.TotalMilliseconds;
+        ConnectTimeoutMs = (long)options.ConnectTimeout.TotalMilliseconds;
+        IdleTimeoutMs = (long)options.IdleTimeout.TotalMilliseconds;
+        MaxConnections = options.MaxConnections;
+        SendProxy = options.SendProxy;
     }
 
     public Reactor.Reactor Reactor { get; }
@@ -24,9 +31,38 @@ public sealed class ProxyContext
 
     public string DestinationName { get; }
 
+    /// <summary>Destinations[i] as "127.0.0.1:80", made once so a closing pair names its server without allocating.</summary>
+    public string[] DestinationAddressNames { get; }
+
     public int BufferSize { get; }
 
     public long StallTimeoutMs { get; }
+
+    /// <summary>How long one destination address may take to complete the handshake.</summary>
+    public long ConnectTimeoutMs { get; }
+
+    /// <summary>A pair that moved nothing for this long is closed; 0: never.</summary>
+    public long IdleTimeoutMs { get; }
+
+    /// <summary>Open connections at which accepting pauses; 0: no limit but descriptors.</summary>
+    public int MaxConnections { get; }
+
+    /// <summary>Which PROXY protocol header precedes each client's bytes to the destination, if any.</summary>
+    public ProxyProtocolVersion SendProxy { get; }
+
+    public ProxyCounters Counters { get; } = new();
+
+    /// <summary>Clients accepted and not yet closed, connecting ones included.</summary>
+    public ConnectionList Connections { get; } = new();
+
+    /// <summary>Shorthand for Connections.Count.</summary>
+    public int OpenConnections => Connections.Count;
+
+    /// <summary>One line per closed connection, when --access-log is on.</summary>
+    public AccessLog? AccessLog { get; set; }
+
+    /// <summary>Whether a log that names each connection's peer is enabled (so the peer name is worth formatting).</summary>
+    public bool NamesPeers => Log.IsVerbose || AccessLog != null;
 
     /// <summary>
     /// Called when a connector cannot get a descriptor (EMFILE/ENFILE) and
@@ -35,29 +71,21 @@ public sealed class ProxyContext
     /// </summary>
     public Action<int>? DescriptorsExhausted { get; set; }
 
-    /// <summary>Called when a connection closed and gave its descriptors back: a paused listener resumes.</summary>
-    public Action? DescriptorsFreed { get; set; }
-
     /// <summary>The listener's spare descriptor; see <see cref="Proxy.DescriptorReserve"/>.</summary>
     internal DescriptorReserve DescriptorReserve { get; } = new();
 
     /// <summary>Clients reset because their ring buffers could not be allocated, and the log of such episodes.</summary>
     public RingShortage RingShortage { get; } = new();
 
-    /// <summary>Clients accepted and not yet closed, connecting ones included.</summary>
-    public int OpenConnections { get; set; }
+    /// <summary>
+    /// After every close, once the connection is off the list and its
+    /// descriptors are given back: a paused listener may resume, a drain may end.
+    /// </summary>
+    public event Action? ConnectionClosed;
 
-    /// <summary>A client and whatever server socket it had are closed.</summary>
     private readonly GarbageBudget _garbage = new();
 
-    internal void ConnectionClosed()
-    {
-        OpenConnections--;
-        _garbage.ConnectionClosed();
-        DescriptorsFreed?.Invoke();
-    }
-
-    /// <summary>How log lines name a connection: "#12 [::ffff:127.0.0.1]:5000" (the peer only at --verbose).</summary>
+    /// <summary>How log lines name a connection: "#12 127.0.0.1:5000" (the peer only at --verbose).</summary>
     public static string DescribeConnection(long number, string? peerName) =>
         "#" + number.ToString(System.Globalization.CultureInfo.InvariantCulture) + " " + (peerName ?? "client");
 
@@ -67,6 +95,18 @@ public sealed class ProxyContext
     /// <summary>How log lines name a callback's fault: "InvalidOperationException: message" (never a stack trace).</summary>
     public static string DescribeFault(Exception exception) => exception.GetType().Name + ": " + exception.Message;
 
-    /// <summary>Clients accepted since start; numbers connections in the log.</summary>
-    public long AcceptedConnections { get; set; }
+    /// <summary>
+    /// The one place a closing connection is accounted for, whatever stage it
+    /// reached: off the list, counted by reason, its access-log line, then the
+    /// listeners told. serverIndex is -1 when it never connected.
+    /// </summary>
+    internal void Closed(ClientConnection connection, CloseReason reason, int errno, int serverIndex, long bytesUp, long bytesDown)
+    {
+        Connections.Remove(connection);
+        Counters.CountClose(reason);
+        AccessLog?.Write(connection.PeerName, serverIndex >= 0 ? DestinationAddressNames[serverIndex] : null,
+            bytesUp, bytesDown, Reactor.NowMs - connection.AcceptedMs, reason, errno);
+        _garbage.ConnectionClosed();
+        ConnectionClosed?.Invoke();
+    }
 }

@@ -8,47 +8,60 @@ namespace TcpProxy.Proxy;
 /// <summary>
 /// A client connection and its connection to the destination, forwarded both
 /// ways by two <see cref="Direction"/>s. Both fds close together: when both
-/// directions have passed EOF on, or at once on a write error or a stall.
+/// directions have passed EOF on, or at once on a write error, a stall, the
+/// idle timeout or the end of a drain.
 /// </summary>
-internal sealed class ProxyPair : IFaultOwner
+internal sealed class ProxyPair : ClientConnection
 {
     private readonly ProxyContext _context;
     private readonly int _client;
     private readonly int _server;
+    private readonly int _serverIndex;
     private readonly Direction _upstream;
     private readonly Direction _downstream;
-    private readonly long _openedMs;
-    private readonly long _number;
-    private readonly string? _peerName;
+    private readonly WheelTimer? _idleTimer;
     private bool _closed;
 
     /// <summary>Takes over both fds and both rings (allocated by the connector, which can fail cleanly).</summary>
-    public ProxyPair(ProxyContext context, int client, int server, RingBuffer upRing, RingBuffer downRing, long number, string? peerName)
+    public ProxyPair(ProxyContext context, int client, int server, RingBuffer upRing, RingBuffer downRing, ClientConnection accepted, int serverIndex,
+        byte[]? proxyHeader)
+        : base(accepted.Number, accepted.PeerName, accepted.AcceptedMs)
     {
         _context = context;
         _client = client;
         _server = server;
-        _number = number;
-        _peerName = peerName;
-        _openedMs = context.Reactor.NowMs;
-        _upstream = new Direction(this, context, client, server, upRing, "up");
-        _downstream = new Direction(this, context, server, client, downRing, "down");
+        _serverIndex = serverIndex;
+        _upstream = new Direction(this, context, client, server, upRing, isUpstream: true);
+        _downstream = new Direction(this, context, server, client, downRing, isUpstream: false);
+        if (proxyHeader != null)
+            _upstream.Preload(proxyHeader);
+        if (context.IdleTimeoutMs > 0)
+            _idleTimer = new WheelTimer(context.Reactor.Guarded(this, OnIdleTimer));
     }
 
     public Log Log => _context.Log;
 
+    public override bool IsConnecting => false;
+
+    /// <summary>When a byte last moved either way (read or written); the idle timer compares against it.</summary>
+    public long LastActivityMs { get; set; }
+
     /// <summary>Starts forwarding. The server fd is registered already (by the connector).</summary>
     public void Start()
     {
-        _context.Reactor.SetOwner(_server, this);
-        int rc = _context.Reactor.Add(_client, IoEvents.Both, this);
+        Reactor.Reactor reactor = _context.Reactor;
+        LastActivityMs = reactor.NowMs;
+        reactor.SetOwner(_server, this);
+        int rc = reactor.Add(_client, IoEvents.Both, this);
         if (rc < 0)
         {
-            Abort("cannot watch client: " + Errno.Name(-rc));
+            Close(CloseReason.Reset, -rc, "cannot watch client", abort: true);
             return;
         }
         if (Log.IsVerbose)
-            Log.Verbose(Describe() + " connected to " + _context.DestinationName);
+            Log.Verbose(Describe() + " connected to " + _context.DestinationAddressNames[_serverIndex]);
+        if (_idleTimer != null)
+            reactor.Timers.Arm(_idleTimer, LastActivityMs + _context.IdleTimeoutMs);
         _upstream.Start();
         _downstream.Start();
     }
@@ -60,28 +73,48 @@ internal sealed class ProxyPair : IFaultOwner
     {
         if (!_upstream.IsFinished || !_downstream.IsFinished)
             return true;
-        Close("both sides finished", abort: false);
+        // A read error (a peer's reset) ended a direction: the pair ended in a reset, not a clean EOF.
+        int readError = _upstream.SourceError != 0 ? _upstream.SourceError : _downstream.SourceError;
+        Close(readError != 0 ? CloseReason.Reset : CloseReason.Eof, readError, "both sides finished", abort: false);
         return false;
     }
 
     /// <summary>Closes both fds now with RST, dropping whatever is buffered.</summary>
-    public void Abort(string reason) => Close(reason, abort: true);
+    public void Abort(CloseReason reason, int errno, string detail) => Close(reason, errno, detail, abort: true);
 
-    /// <summary>A callback of this pair threw: it costs this pair (aborted), nothing else.</summary>
-    public void OnFault(Exception exception)
+    public override void Abort(CloseReason reason) => Close(reason, 0, "aborted", abort: true);
+
+    /// <summary>A callback of this pair threw: it costs this pair (aborted, reason reset), nothing else.</summary>
+    public override void OnFault(Exception exception)
     {
         bool wasOpen = !_closed;
-        Abort("internal error");
+        Close(CloseReason.Reset, 0, "internal error", abort: true);
         Log.Info(Describe() + ": internal error (" + ProxyContext.DescribeFault(exception) + ")"
             + (wasOpen ? "; connection aborted" : " after the connection closed"));
     }
 
-    private void Close(string reason, bool abort)
+    // The timer is armed once and re-files itself: activity only stores a time (as the stall timer does).
+    private void OnIdleTimer()
+    {
+        long idleMs = _context.Reactor.NowMs - LastActivityMs;
+        if (idleMs < _context.IdleTimeoutMs)
+        {
+            _context.Reactor.Timers.Arm(_idleTimer!, LastActivityMs + _context.IdleTimeoutMs);
+            return;
+        }
+        // Nothing buffered: an orderly close. Data stuck in a ring would be lost: say so with RST.
+        bool buffered = _upstream.Buffered > 0 || _downstream.Buffered > 0;
+        Close(CloseReason.Idle, 0, "idle for " + (idleMs / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " s", abort: buffered);
+    }
+
+    private void Close(CloseReason reason, int errno, string detail, bool abort)
     {
         if (_closed)
             return;
         _closed = true;
         Reactor.Reactor reactor = _context.Reactor;
+        if (_idleTimer != null)
+            reactor.Timers.Cancel(_idleTimer);
         _upstream.Release();
         _downstream.Release();
         reactor.Remove(_client);
@@ -93,11 +126,12 @@ internal sealed class ProxyPair : IFaultOwner
         }
         Sys.Close(_client);
         Sys.Close(_server);
-        _context.ConnectionClosed();
         if (Log.IsVerbose)
-            Log.Verbose(Describe() + " closed after " + ((reactor.NowMs - _openedMs) / 1000.0).ToString("0.000", CultureInfo.InvariantCulture)
+            Log.Verbose(Describe() + " closed after " + ((reactor.NowMs - AcceptedMs) / 1000.0).ToString("0.000", CultureInfo.InvariantCulture)
                 + " s: " + _upstream.BytesForwarded.ToString(CultureInfo.InvariantCulture) + " B up, "
-                + _downstream.BytesForwarded.ToString(CultureInfo.InvariantCulture) + " B down; " + reason + ReadErrors());
+                + _downstream.BytesForwarded.ToString(CultureInfo.InvariantCulture) + " B down; " + CloseReasons.Name(reason)
+                + (errno != 0 ? " " + Errno.Name(errno) : "") + " (" + detail + ")" + ReadErrors());
+        _context.Closed(this, reason, errno, _serverIndex, _upstream.BytesForwarded, _downstream.BytesForwarded);
     }
 
     private string ReadErrors()
@@ -109,6 +143,4 @@ internal sealed class ProxyPair : IFaultOwner
             text += "; server read error " + Errno.Name(_downstream.SourceError);
         return text;
     }
-
-    private string Describe() => ProxyContext.DescribeConnection(_number, _peerName);
 }

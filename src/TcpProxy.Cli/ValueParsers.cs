@@ -1,0 +1,137 @@
+using System;
+using System.Globalization;
+
+namespace TcpProxy.Cli;
+
+/// <summary>
+/// Turns one option's text into its value, or into the problem to report
+/// ("'abc' is not a whole number"): never an exception, never a type name.
+/// The caller prefixes the option's name.
+/// </summary>
+internal static class ValueParsers
+{
+    public static bool TryPort(string text, out int port, out string? problem)
+    {
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port >= 1 && port <= 65535)
+        {
+            problem = null;
+            return true;
+        }
+        problem = Quote(text) + " is not a port number (1-65535)";
+        return false;
+    }
+
+    /// <summary>A whole number within [min, max]; <paramref name="unit"/> names it in messages ("bytes").</summary>
+    public static bool TryWholeNumber(string text, long min, long max, string unit, out long value, out string? problem)
+    {
+        if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value))
+        {
+            // Digits that do not fit a long are a number, just far too large.
+            problem = Quote(text) + (IsSignedDigits(text) ? " is out of range (" + Range(min, max) + " " + unit + ")" : " is not a whole number of " + unit);
+            return false;
+        }
+        if (value < min || value > max)
+        {
+            problem = Quote(text) + " is out of range (" + Range(min, max) + " " + unit + ")";
+            return false;
+        }
+        problem = null;
+        return true;
+    }
+
+    /// <summary>
+    /// Seconds with fractions, "0.5" or "10". <paramref name="allowZero"/> lets 0
+    /// mean "off" while positive values must still reach <paramref name="min"/>.
+    /// </summary>
+    public static bool TrySeconds(string text, double min, double max, bool allowZero, out TimeSpan value, out string? problem)
+    {
+        value = TimeSpan.Zero;
+        string range = (allowZero ? "0 (off) or " : "") + Number(min) + " to " + Number(max) + " seconds";
+        if (!double.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double seconds)
+            || !double.IsFinite(seconds))
+        {
+            problem = Quote(text) + " is not a number of seconds (" + range + ")";
+            return false;
+        }
+        if (!(allowZero && seconds == 0) && !(seconds >= min && seconds <= max))
+        {
+            problem = Quote(text) + " is out of range (" + range + ")";
+            return false;
+        }
+        value = TimeSpan.FromSeconds(seconds);
+        problem = null;
+        return true;
+    }
+
+    /// <summary>One of a fixed set of words, compared exactly.</summary>
+    public static bool TryChoice(string text, string[] choices, out int index, out string? problem)
+    {
+        index = Array.IndexOf(choices, text);
+        if (index >= 0)
+        {
+            problem = null;
+            return true;
+        }
+        problem = Quote(text) + " is not one of " + string.Join(", ", choices);
+        return false;
+    }
+
+    public static bool TryNonEmpty(string text, string what, out string? problem)
+    {
+        problem = text.Trim().Length == 0 ? "empty " + what : null;
+        return problem is null;
+    }
+
+    /// <summary>"host:port", "[v6-address]:port"; the host is resolved later, at start-up.</summary>
+    public static bool TryHostAndPort(string text, out string host, out int port, out string? problem)
+    {
+        host = "";
+        port = 0;
+        int colon = text.LastIndexOf(':');
+        if (colon < 0)
+        {
+            problem = Quote(text) + " is not ADDRESS:PORT";
+            return false;
+        }
+        host = text[..colon];
+        if (host.StartsWith('[') && host.EndsWith(']'))
+            host = host[1..^1];
+        else if (host.Contains(':'))
+        {
+            problem = Quote(text) + " is not ADDRESS:PORT (write an IPv6 address in brackets: [::1]:9100)";
+            return false;
+        }
+        if (host.Trim().Length == 0)
+        {
+            problem = Quote(text) + " has no address before the port (ADDRESS:PORT)";
+            return false;
+        }
+        if (!TryPort(text[(colon + 1)..], out port, out string? portProblem))
+        {
+            problem = Quote(text) + " has a bad port: " + portProblem;
+            return false;
+        }
+        problem = null;
+        return true;
+    }
+
+    private static bool IsSignedDigits(string text)
+    {
+        int start = text.StartsWith('-') || text.StartsWith('+') ? 1 : 0;
+        if (text.Length == start)
+            return false;
+        for (int i = start; i < text.Length; i++)
+        {
+            if (!char.IsAsciiDigit(text[i]))
+                return false;
+        }
+        return true;
+    }
+
+    private static string Quote(string text) => "'" + text + "'";
+
+    private static string Range(long min, long max) =>
+        min.ToString(CultureInfo.InvariantCulture) + " to " + max.ToString(CultureInfo.InvariantCulture);
+
+    private static string Number(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
+}

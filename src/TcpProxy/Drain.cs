@@ -1,0 +1,110 @@
+using System;
+using System.Globalization;
+using TcpProxy.Proxy;
+using TcpProxy.Reactor;
+
+namespace TcpProxy;
+
+/// <summary>
+/// Graceful shutdown. The first SIGTERM/SIGINT closes the listening socket
+/// (new clients are refused by the kernel) and lets every open client —
+/// connecting ones included — finish on its own; the loop stops when the last
+/// one closes. Those still open after the drain timeout, or at a second
+/// signal, are aborted (RST, reason drain) and the loop stops at once.
+/// </summary>
+internal sealed class Drain
+{
+    private readonly ProxyContext _context;
+    private readonly IDisposable _listener;
+    private readonly long _timeoutMs;
+    private readonly Action _stopLoop;
+    private readonly WheelTimer _timer;
+    private readonly Action _onConnectionClosed;
+    private long _startedMs;
+    private int _openAtStart;
+    private int _aborted;
+    private bool _finished;
+
+    public Drain(ProxyContext context, IDisposable listener, TimeSpan timeout, Action stopLoop)
+    {
+        _context = context;
+        _listener = listener;
+        _timeoutMs = (long)timeout.TotalMilliseconds;
+        _stopLoop = stopLoop;
+        _timer = new WheelTimer(() => AbortRemaining("the drain timeout"));
+        _onConnectionClosed = OnConnectionClosed;
+    }
+
+    public bool IsDraining { get; private set; }
+
+    /// <summary>A SIGTERM or SIGINT: begins the drain, or ends it if it had begun.</summary>
+    public void OnTerminateSignal()
+    {
+        if (_finished)
+            return;
+        if (IsDraining)
+        {
+            AbortRemaining("a second signal");
+            return;
+        }
+        IsDraining = true;
+        _listener.Dispose();
+        Reactor.Reactor reactor = _context.Reactor;
+        _startedMs = reactor.NowMs;
+        _openAtStart = _context.OpenConnections;
+        int connecting = CountConnecting();
+        _context.Log.Info("draining: stopped accepting; " + Count(_openAtStart, "connection") + " open ("
+            + connecting.ToString(CultureInfo.InvariantCulture) + " connecting), waiting up to "
+            + (_timeoutMs / 1000.0).ToString("0.###", CultureInfo.InvariantCulture) + " s");
+        if (_openAtStart == 0)
+        {
+            Finish();
+            return;
+        }
+        _context.ConnectionClosed += _onConnectionClosed;
+        reactor.Timers.Arm(_timer, _startedMs + _timeoutMs);
+    }
+
+    private void OnConnectionClosed()
+    {
+        if (_context.OpenConnections == 0)
+            Finish();
+    }
+
+    private void AbortRemaining(string why)
+    {
+        if (_finished)
+            return;
+        _context.Log.Info("draining: " + why + " aborts " + Count(_context.OpenConnections, "connection") + " still open");
+        // Finish once, below, with the count: not from inside the aborts' close reports.
+        _context.ConnectionClosed -= _onConnectionClosed;
+        _aborted = _context.Connections.AbortAll(CloseReason.Drain);
+        Finish();
+    }
+
+    private void Finish()
+    {
+        if (_finished)
+            return;
+        _finished = true;
+        _context.ConnectionClosed -= _onConnectionClosed;
+        _context.Reactor.Timers.Cancel(_timer);
+        _context.Log.Info("drain finished after " + ((_context.Reactor.NowMs - _startedMs) / 1000.0).ToString("0.0##", CultureInfo.InvariantCulture) + " s: "
+            + (_openAtStart - _aborted).ToString(CultureInfo.InvariantCulture) + " finished, "
+            + _aborted.ToString(CultureInfo.InvariantCulture) + " aborted");
+        _stopLoop();
+    }
+
+    private int CountConnecting()
+    {
+        int connecting = 0;
+        for (ClientConnection? connection = _context.Connections.First; connection != null; connection = connection.NextOpen)
+        {
+            if (connection.IsConnecting)
+                connecting++;
+        }
+        return connecting;
+    }
+
+    private static string Count(int n, string noun) => n.ToString(CultureInfo.InvariantCulture) + " " + noun + (n == 1 ? "" : "s");
+}

@@ -1,0 +1,46 @@
+using System;
+using TcpProxy.Reactor;
+
+namespace TcpProxy.Proxy;
+
+/// <summary>
+/// One accepted client from accept to close: first its <see cref="Connector"/>,
+/// then its <see cref="ProxyPair"/>. Every open one is on the context's
+/// <see cref="ConnectionList"/>, so the drain can count and abort them.
+/// It answers for the faults of its callbacks (<see cref="IFaultOwner"/>).
+/// </summary>
+public abstract class ClientConnection : IFaultOwner
+{
+    internal ClientConnection? PreviousOpen;
+    internal bool IsListed;
+
+    protected ClientConnection(long number, string? peerName, long acceptedMs)
+    {
+        Number = number;
+        PeerName = peerName;
+        AcceptedMs = acceptedMs;
+    }
+
+    /// <summary>Numbers connections in the log, from 1.</summary>
+    public long Number { get; }
+
+    /// <summary>"127.0.0.1:5000"; null unless a log that shows it is enabled.</summary>
+    public string? PeerName { get; }
+
+    public long AcceptedMs { get; }
+
+    /// <summary>The next open connection on the context's list.</summary>
+    public ClientConnection? NextOpen { get; internal set; }
+
+    /// <summary>Still connecting to the destination (a <see cref="Connector"/>), not forwarding yet.</summary>
+    public abstract bool IsConnecting { get; }
+
+    /// <summary>Ends the connection at once with RST to both peers.</summary>
+    public abstract void Abort(CloseReason reason);
+
+    /// <summary>One of its callbacks threw: it gives up what it holds, and nothing else is harmed.</summary>
+    public abstract void OnFault(Exception exception);
+
+    /// <summary>How log lines name a connection: "#12 127.0.0.1:5000" (the peer only when known).</summary>
+    public string Describe() => ProxyContext.DescribeConnection(Number, PeerName);
+}
