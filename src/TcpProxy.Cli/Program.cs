@@ -1,4 +1,5 @@
 using System;
+using TcpProxy.Interop;
 using TcpProxy.Logging;
 
 namespace TcpProxy.Cli;
@@ -10,6 +11,9 @@ internal static class Program
 
     private static int Main(string[] args)
     {
+        // Before any other thread is started: the proxy's signals then reach
+        // the loop through a signalfd, never through a handler thread.
+        SignalMask.BlockInEveryThread();
         // Every line to stderr goes through this writer: a full disk, /dev/full
         // or a pipe nobody reads costs log lines, never the process.
         using LogWriter stderr = LogWriter.ForStandardError();
