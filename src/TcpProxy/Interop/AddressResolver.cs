@@ -1,7 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.Runtime.InteropServices;
+using TcpProxy.Interop.Darwin;
+using TcpProxy.Interop.Linux;
 
 namespace TcpProxy.Interop;
 
@@ -9,41 +10,28 @@ namespace TcpProxy.Interop;
 /// Blocking name resolution through getaddrinfo, used only at start-up:
 /// the destination is resolved once and every client tries its addresses in turn.
 /// </summary>
-public static unsafe class AddressResolver
+public static class AddressResolver
 {
-    private const int SOCK_STREAM = 1;
-
     /// <summary>Resolves host:port to stream-socket addresses, or returns an error message.</summary>
     public static SocketAddress[]? Resolve(string? host, int port, bool passive, out string? error)
     {
-        NativeMethods.AddrInfo hints = default;
-        hints.SocketType = SOCK_STREAM;
-        hints.Flags = NativeMethods.AI_NUMERICSERV | (passive ? NativeMethods.AI_PASSIVE : 0);
-        NativeMethods.AddrInfo* list = null;
-        int rc = NativeMethods.GetAddrInfo(host, port.ToString(CultureInfo.InvariantCulture), &hints, &list);
-        if (rc != 0)
-        {
-            error = Marshal.PtrToStringUTF8((IntPtr)NativeMethods.GaiStrError(rc)) ?? ("getaddrinfo error " + rc.ToString(CultureInfo.InvariantCulture));
+        var found = new List<SocketAddress>();
+        string service = port.ToString(CultureInfo.InvariantCulture);
+        error = Platform.IsDarwin
+            ? DarwinSys.GetAddresses(host, service, passive, found)
+            : LinuxSys.GetAddresses(host, service, passive, found);
+        if (error != null)
             return null;
-        }
-        try
+        var addresses = new List<SocketAddress>();
+        foreach (SocketAddress address in found)
         {
-            var addresses = new List<SocketAddress>();
-            for (NativeMethods.AddrInfo* entry = list; entry != null; entry = entry->Next)
-            {
-                if (entry->Family != SocketAddress.AF_INET && entry->Family != SocketAddress.AF_INET6)
-                    continue;
-                SocketAddress address = SocketAddress.FromNative(entry->Address, (int)entry->AddressLength);
-                if (!Contains(addresses, address))
-                    addresses.Add(address);
-            }
-            error = addresses.Count == 0 ? "no IPv4 or IPv6 address" : null;
-            return addresses.Count == 0 ? null : addresses.ToArray();
+            if (address.Family != SocketAddress.AF_INET && address.Family != SocketAddress.AF_INET6)
+                continue;
+            if (!Contains(addresses, address))
+                addresses.Add(address);
         }
-        finally
-        {
-            NativeMethods.FreeAddrInfo(list);
-        }
+        error = addresses.Count == 0 ? "no IPv4 or IPv6 address" : null;
+        return addresses.Count == 0 ? null : addresses.ToArray();
     }
 
     // getaddrinfo may list one address once per protocol; connecting twice to it is pointless.

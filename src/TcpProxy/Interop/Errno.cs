@@ -1,11 +1,19 @@
 namespace TcpProxy.Interop;
 
 /// <summary>
-/// The errno values the proxy acts on, by name. Linux numbers: this folder is
-/// the only place that knows them; a macOS backend brings its own table.
+/// The errno values the proxy acts on, by name, in the proxy's own numbering:
+/// Linux's. On macOS the Darwin layer translates every errno at the boundary
+/// (<see cref="Darwin.DarwinErrno"/>, a table from &lt;sys/errno.h&gt;), so the
+/// code above compares against these names on both systems and never meets a
+/// Darwin number; a Darwin errno with no Linux counterpart becomes
+/// <see cref="DarwinOnlyBase"/> + its number. This folder is the only place
+/// that knows the numbers.
 /// </summary>
 public static class Errno
 {
+    /// <summary>Darwin errnos that Linux lacks are reported as this plus their Darwin number.</summary>
+    public const int DarwinOnlyBase = 1000;
+
     public const int EPERM = 1;
     public const int ENOENT = 2;
     public const int EINTR = 4;
@@ -21,6 +29,7 @@ public static class Errno
     public const int EFBIG = 27;
     public const int ENOSPC = 28;
     public const int EPIPE = 32;
+    public const int ENOSYS = 38;
     public const int ENONET = 64;
     public const int EPROTO = 71;
     public const int ENOPROTOOPT = 92;
@@ -59,6 +68,7 @@ public static class Errno
         EFBIG => "EFBIG",
         ENOSPC => "ENOSPC",
         EPIPE => "EPIPE",
+        ENOSYS => "ENOSYS",
         ENONET => "ENONET",
         EPROTO => "EPROTO",
         ENOPROTOOPT => "ENOPROTOOPT",
@@ -78,6 +88,7 @@ public static class Errno
         EHOSTUNREACH => "EHOSTUNREACH",
         EINPROGRESS => "EINPROGRESS",
         EDQUOT => "EDQUOT",
+        >= DarwinOnlyBase => "darwin errno " + (errno - DarwinOnlyBase).ToString(System.Globalization.CultureInfo.InvariantCulture),
         _ => "errno " + errno.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 }

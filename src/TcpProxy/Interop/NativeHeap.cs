@@ -1,4 +1,5 @@
-using System;
+using TcpProxy.Interop.Darwin;
+using TcpProxy.Interop.Linux;
 
 namespace TcpProxy.Interop;
 
@@ -10,19 +11,26 @@ namespace TcpProxy.Interop;
 public static unsafe class NativeHeap
 {
     /// <summary>size bytes of uninitialised memory, or null when none is left.</summary>
-    public static byte* TryAllocate(int size) => (byte*)NativeMethods.Malloc((nuint)size);
+    public static byte* TryAllocate(int size) => Platform.IsDarwin ? DarwinSys.Malloc((nuint)size) : LinuxSys.Malloc((nuint)size);
 
-    public static void Free(byte* memory) => NativeMethods.Free(memory);
+    public static void Free(byte* memory)
+    {
+        if (Platform.IsDarwin)
+            DarwinSys.Free(memory);
+        else
+            LinuxSys.Free(memory);
+    }
 
     /// <summary>
     /// Returns whole free pages of the heap to the kernel (glibc's
     /// malloc_trim). free() keeps a freed ring's pages resident while
     /// neighbouring chunks are live, so after a wave of connections the RSS
-    /// would stay at its peak. Does nothing where malloc_trim does not exist.
+    /// would stay at its peak. macOS has no malloc_trim (its allocator
+    /// madvises free pages by itself): nothing is done there.
     /// </summary>
     public static void ReleaseFreePages()
     {
-        if (OperatingSystem.IsLinux())
-            NativeMethods.MallocTrim(0);
+        if (Platform.IsLinux)
+            LinuxSys.ReleaseFreePages();
     }
 }

@@ -7,12 +7,20 @@ namespace TcpProxy.Interop;
 /// <summary>
 /// A raw sockaddr (sockaddr_storage-sized) and its length, as the kernel takes
 /// and returns it. Kept as bytes so connect/bind/accept need no conversion.
+/// The layouts differ only in their first two bytes: Linux has a 16-bit
+/// family, macOS a length byte (sin_len) and an 8-bit family, with AF_INET6
+/// 30 instead of 10. Port, IPv4 address (offset 4) and IPv6 address (offset
+/// 8) sit at the same offsets on both. <see cref="Family"/> answers in the
+/// proxy's numbering (Linux's), whatever the OS.
 /// </summary>
 public struct SocketAddress
 {
     public const int AF_INET = 2;
     public const int AF_INET6 = 10;
     public const int StorageSize = 128;
+
+    // <sys/socket.h> in the macOS SDK: AF_INET 2, AF_INET6 30.
+    internal const int DarwinAF_INET6 = 30;
 
     [InlineArray(StorageSize)]
     public struct Storage
@@ -23,9 +31,25 @@ public struct SocketAddress
     public Storage Bytes;
     public int Length;
 
-    public readonly int Family => Length >= 2 ? Bytes[0] | (Bytes[1] << 8) : 0;
+    /// <summary><see cref="AF_INET"/>, <see cref="AF_INET6"/> or another family, in the proxy's numbering.</summary>
+    public readonly int Family => Length < 2 ? 0 : Platform.IsDarwin ? FamilyFromDarwin(Bytes[1]) : Bytes[0] | (Bytes[1] << 8);
 
     public readonly int Port => Length >= 4 ? (Bytes[2] << 8) | Bytes[3] : 0;
+
+    /// <summary>
+    /// A Darwin sa_family in the proxy's numbering: AF_INET is 2 on both,
+    /// AF_INET6 30 becomes 10; any other family becomes 1000 + n, so none can
+    /// pass for an internet one (Darwin's 10 is AF_CCITT).
+    /// </summary>
+    internal static int FamilyFromDarwin(int family) => family switch
+    {
+        AF_INET => AF_INET,
+        DarwinAF_INET6 => AF_INET6,
+        _ => 1000 + family,
+    };
+
+    /// <summary>The proxy's family number as Darwin's socket() wants it.</summary>
+    internal static int FamilyToDarwin(int family) => family == AF_INET6 ? DarwinAF_INET6 : family;
 
     public static unsafe SocketAddress FromNative(byte* address, int length)
     {

@@ -1,9 +1,9 @@
-using Tmds.Linux;
-using static Tmds.Linux.LibC;
+using System;
+using TcpProxy.Interop.Linux;
 
 namespace TcpProxy.Interop;
 
-/// <summary>epoll, as the Linux poller backend uses it.</summary>
+/// <summary>epoll, as the Linux poller backend uses it (Linux only: elsewhere -ENOSYS).</summary>
 public static unsafe partial class Sys
 {
     public const uint EpollIn = 0x001;
@@ -14,21 +14,41 @@ public static unsafe partial class Sys
     public const uint EpollRdHup = 0x2000;
     public const uint EpollEdgeTriggered = 1u << 31;
 
-    public static int EpollCreate() => Result(epoll_create1(EPOLL_CLOEXEC));
+    public static int EpollCreate() => Platform.IsLinux ? LinuxSys.EpollCreate() : -Errno.ENOSYS;
 
-    public static int EpollAdd(int epollFd, int fd, uint events, ulong token) => EpollControl(epollFd, EPOLL_CTL_ADD, fd, events, token);
+    public static int EpollAdd(int epollFd, int fd, uint events, ulong token) => LinuxSys.EpollAdd(epollFd, fd, events, token);
 
-    public static int EpollDelete(int epollFd, int fd) => EpollControl(epollFd, EPOLL_CTL_DEL, fd, 0, 0);
+    public static int EpollDelete(int epollFd, int fd) => LinuxSys.EpollDelete(epollFd, fd);
 
-    /// <summary>Waits for events; returns their count or -errno (-EINTR included, for the caller to loop).</summary>
-    public static int EpollWait(int epollFd, epoll_event* events, int capacity, int timeoutMs) =>
-        Result(epoll_wait(epollFd, events, capacity, timeoutMs));
+    /// <summary>Waits for events into <paramref name="events"/>; returns their count or -errno (-EINTR included, for the caller to loop).</summary>
+    public static int EpollWait(int epollFd, EpollEventBuffer events, int capacity, int timeoutMs) =>
+        LinuxSys.EpollWait(epollFd, events.Pointer, Math.Min(capacity, events.Capacity), timeoutMs);
+}
 
-    private static int EpollControl(int epollFd, int operation, int fd, uint events, ulong token)
+/// <summary>
+/// Native room for epoll_wait's results. struct epoll_event's layout depends
+/// on the CPU (packed on x86-64), so only this folder touches it; the poller
+/// reads each entry's flags and token.
+/// </summary>
+public sealed unsafe class EpollEventBuffer : IDisposable
+{
+    public EpollEventBuffer(int capacity)
     {
-        epoll_event ev = default;
-        ev.events = (int)events;
-        ev.data.u64 = token;
-        return Result(epoll_ctl(epollFd, operation, fd, &ev));
+        Capacity = capacity;
+        Pointer = System.Runtime.InteropServices.NativeMemory.Alloc((nuint)capacity, (nuint)LinuxSys.EpollEventSize);
+    }
+
+    public int Capacity { get; }
+
+    internal void* Pointer { get; private set; }
+
+    public uint Flags(int index) => LinuxSys.EpollEventFlags(Pointer, index);
+
+    public ulong Token(int index) => LinuxSys.EpollEventToken(Pointer, index);
+
+    public void Dispose()
+    {
+        System.Runtime.InteropServices.NativeMemory.Free(Pointer);
+        Pointer = null;
     }
 }

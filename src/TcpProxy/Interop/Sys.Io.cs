@@ -1,5 +1,6 @@
-using Tmds.Linux;
-using static Tmds.Linux.LibC;
+using System.Runtime.CompilerServices;
+using TcpProxy.Interop.Darwin;
+using TcpProxy.Interop.Linux;
 
 namespace TcpProxy.Interop;
 
@@ -9,58 +10,48 @@ public static unsafe partial class Sys
     /// Reads into up to two segments (a ring buffer's free space wraps) in one
     /// syscall. Returns the byte count, 0 at EOF, or -errno.
     /// </summary>
-    public static long Receive(int fd, byte* first, int firstLength, byte* second, int secondLength)
-    {
-        if (secondLength == 0)
-            return Result(recv(fd, first, firstLength, 0));
-        iovec* vectors = stackalloc iovec[2];
-        msghdr message = TwoSegments(vectors, first, firstLength, second, secondLength);
-        return Result(recvmsg(fd, &message, 0));
-    }
+    [MethodImpl(Inline)]
+    public static long Receive(int fd, byte* first, int firstLength, byte* second, int secondLength) =>
+        Platform.IsDarwin
+            ? DarwinSys.Receive(fd, first, firstLength, second, secondLength)
+            : LinuxSys.Receive(fd, first, firstLength, second, secondLength);
 
     /// <summary>
-    /// Writes up to two segments in one syscall with MSG_NOSIGNAL, so a peer
-    /// that has gone away is an EPIPE, not a signal. <paramref name="more"/>
-    /// adds MSG_MORE: more data follows at once, so the kernel may hold a
-    /// partial segment back despite TCP_NODELAY. Returns bytes written or -errno.
+    /// Writes up to two segments in one syscall; a peer that has gone away is
+    /// an EPIPE, not a signal (MSG_NOSIGNAL on Linux, SO_NOSIGPIPE on macOS).
+    /// <paramref name="more"/> adds MSG_MORE on Linux: more data follows at
+    /// once, so the kernel may hold a partial segment back despite
+    /// TCP_NODELAY. macOS has no MSG_MORE and ignores it (see DarwinSys.Send).
+    /// Returns bytes written or -errno.
     /// </summary>
-    public static long Send(int fd, byte* first, int firstLength, byte* second, int secondLength, bool more)
-    {
-        int flags = more ? MSG_NOSIGNAL | MSG_MORE : MSG_NOSIGNAL;
-        if (secondLength == 0)
-            return Result(send(fd, first, firstLength, flags));
-        iovec* vectors = stackalloc iovec[2];
-        msghdr message = TwoSegments(vectors, first, firstLength, second, secondLength);
-        return Result(sendmsg(fd, &message, flags));
-    }
+    [MethodImpl(Inline)]
+    public static long Send(int fd, byte* first, int firstLength, byte* second, int secondLength, bool more) =>
+        Platform.IsDarwin
+            ? DarwinSys.Send(fd, first, firstLength, second, secondLength)
+            : LinuxSys.Send(fd, first, firstLength, second, secondLength, more);
 
-    private static msghdr TwoSegments(iovec* vectors, byte* first, int firstLength, byte* second, int secondLength)
-    {
-        vectors[0].iov_base = first;
-        vectors[0].iov_len = firstLength;
-        vectors[1].iov_base = second;
-        vectors[1].iov_len = secondLength;
-        msghdr message = default;
-        message.msg_iov = vectors;
-        message.msg_iovlen = 2;
-        return message;
-    }
+    /// <summary>
+    /// A non-blocking descriptor the loop can watch and any thread can make
+    /// readable: an eventfd on Linux, the read end of a self-pipe on macOS
+    /// (no eventfd there; the write end is kept by the Darwin layer and closed
+    /// with it). Returns the fd or -errno.
+    /// </summary>
+    [MethodImpl(Inline)]
+    public static int EventFd() => Platform.IsDarwin ? DarwinSys.WakeupCreate() : LinuxSys.EventFd();
 
-    /// <summary>A non-blocking eventfd: the thread-safe way to wake the loop.</summary>
-    public static int EventFd() => Result(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    /// <summary>Makes a descriptor from <see cref="EventFd"/> readable; safe from any thread.</summary>
+    [MethodImpl(Inline)]
+    public static int EventFdSignal(int fd) => Platform.IsDarwin ? DarwinSys.WakeupSignal(fd) : LinuxSys.EventFdSignal(fd);
 
-    /// <summary>Adds one to an eventfd counter; safe from any thread.</summary>
-    public static int EventFdSignal(int fd)
-    {
-        ulong one = 1;
-        return (int)Result((long)write(fd, &one, sizeof(ulong)));
-    }
+    /// <summary>Empties a descriptor from <see cref="EventFd"/>: what it counted (eventfd) or read (pipe), -EAGAIN when nothing was pending.</summary>
+    [MethodImpl(Inline)]
+    public static long EventFdDrain(int fd) => Platform.IsDarwin ? DarwinSys.WakeupDrain(fd) : LinuxSys.EventFdDrain(fd);
 
-    /// <summary>Reads and resets an eventfd counter; -EAGAIN when it was zero.</summary>
-    public static long EventFdDrain(int fd)
-    {
-        ulong value = 0;
-        long rc = Result((long)read(fd, &value, sizeof(ulong)));
-        return rc < 0 ? rc : (long)value;
-    }
+    /// <summary>
+    /// One descriptor held in reserve, nothing more (the listener's spare for
+    /// EMFILE): an eventfd on Linux, /dev/null on macOS, where a wake-up pipe
+    /// would cost two. Returns the fd or -errno.
+    /// </summary>
+    [MethodImpl(Inline)]
+    public static int SpareDescriptor() => Platform.IsDarwin ? DarwinSys.OpenDevNull() : LinuxSys.EventFd();
 }

@@ -1,103 +1,75 @@
-using Tmds.Linux;
-using static Tmds.Linux.LibC;
+using System.Runtime.CompilerServices;
+using TcpProxy.Interop.Darwin;
+using TcpProxy.Interop.Linux;
 
 namespace TcpProxy.Interop;
 
 /// <summary>
-/// Socket syscalls. Every wrapper returns its result or a negative errno read
-/// right after the call: errors are values, never exceptions.
+/// Every syscall the proxy makes, one entry point each. Each picks the
+/// operating system's layer (<see cref="Platform"/>, folded at compile time):
+/// Linux through Tmds.LibC, macOS through its own [LibraryImport("libc")]s
+/// under Darwin/. Results are values — the count, or a negative errno in the
+/// proxy's numbering (<see cref="Errno"/>): the Darwin layer translates its
+/// errno at the boundary, so nothing above compares a Darwin number.
 /// </summary>
 public static unsafe partial class Sys
 {
-    private static int Result(int rc) => rc >= 0 ? rc : -errno;
+    private const MethodImplOptions Inline = MethodImplOptions.AggressiveInlining;
 
-    private static long Result(long rc) => rc >= 0 ? rc : -errno;
+    /// <summary>A non-blocking, close-on-exec stream socket (SO_NOSIGPIPE too on macOS), or -errno. family: <see cref="SocketAddress.AF_INET"/> or <see cref="SocketAddress.AF_INET6"/>.</summary>
+    [MethodImpl(Inline)]
+    public static int StreamSocket(int family) => Platform.IsDarwin ? DarwinSys.StreamSocket(family) : LinuxSys.StreamSocket(family);
 
-    /// <summary>A non-blocking, close-on-exec stream socket, or -errno.</summary>
-    public static int StreamSocket(int family) => Result(socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-
-    /// <summary>accept4 with non-blocking and close-on-exec set atomically; fills <paramref name="peer"/>.</summary>
-    public static int Accept(int listenFd, ref SocketAddress peer)
-    {
-        fixed (SocketAddress.Storage* storage = &peer.Bytes)
-        {
-            socklen_t length = SocketAddress.StorageSize;
-            int fd = accept4(listenFd, (sockaddr*)storage, &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
-            if (fd < 0)
-                return -errno;
-            peer.Length = (int)length;
-            return fd;
-        }
-    }
+    /// <summary>Accepts a non-blocking, close-on-exec client; fills <paramref name="peer"/>. The fd or -errno.</summary>
+    [MethodImpl(Inline)]
+    public static int Accept(int listenFd, ref SocketAddress peer) => Platform.IsDarwin ? DarwinSys.Accept(listenFd, ref peer) : LinuxSys.Accept(listenFd, ref peer);
 
     /// <summary>0, -EINPROGRESS for a connect under way, or another -errno.</summary>
-    public static int Connect(int fd, in SocketAddress address)
-    {
-        fixed (SocketAddress.Storage* storage = &address.Bytes)
-            return Result(connect(fd, (sockaddr*)storage, address.Length));
-    }
+    [MethodImpl(Inline)]
+    public static int Connect(int fd, in SocketAddress address) => Platform.IsDarwin ? DarwinSys.Connect(fd, address) : LinuxSys.Connect(fd, address);
 
-    public static int Bind(int fd, in SocketAddress address)
-    {
-        fixed (SocketAddress.Storage* storage = &address.Bytes)
-            return Result(bind(fd, (sockaddr*)storage, address.Length));
-    }
+    [MethodImpl(Inline)]
+    public static int Bind(int fd, in SocketAddress address) => Platform.IsDarwin ? DarwinSys.Bind(fd, address) : LinuxSys.Bind(fd, address);
 
-    public static int Listen(int fd, int backlog) => Result(listen(fd, backlog));
+    [MethodImpl(Inline)]
+    public static int Listen(int fd, int backlog) => Platform.IsDarwin ? DarwinSys.Listen(fd, backlog) : LinuxSys.Listen(fd, backlog);
 
-    public static int GetSocketName(int fd, ref SocketAddress address)
-    {
-        fixed (SocketAddress.Storage* storage = &address.Bytes)
-        {
-            socklen_t length = SocketAddress.StorageSize;
-            int rc = getsockname(fd, (sockaddr*)storage, &length);
-            if (rc < 0)
-                return -errno;
-            address.Length = (int)length;
-            return 0;
-        }
-    }
+    [MethodImpl(Inline)]
+    public static int GetSocketName(int fd, ref SocketAddress address) => Platform.IsDarwin ? DarwinSys.GetSocketName(fd, ref address) : LinuxSys.GetSocketName(fd, ref address);
 
-    /// <summary>The pending error of a socket (SO_ERROR): 0 once a non-blocking connect succeeded.</summary>
-    public static int GetPendingError(int fd)
-    {
-        int value = 0;
-        socklen_t length = sizeof(int);
-        int rc = getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length);
-        return rc < 0 ? errno : value;
-    }
+    /// <summary>The pending error of a socket (SO_ERROR), as a positive errno: 0 once a non-blocking connect succeeded.</summary>
+    [MethodImpl(Inline)]
+    public static int GetPendingError(int fd) => Platform.IsDarwin ? DarwinSys.GetPendingError(fd) : LinuxSys.GetPendingError(fd);
 
-    public static int SetNoDelay(int fd) => SetIntOption(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+    [MethodImpl(Inline)]
+    public static int SetNoDelay(int fd) => Platform.IsDarwin ? DarwinSys.SetNoDelay(fd) : LinuxSys.SetNoDelay(fd);
 
     /// <summary>
     /// SO_OOBINLINE: urgent data stays in the byte stream, so a plain recv reads
     /// it in order instead of the kernel skipping it (MSG_OOB would be needed).
     /// Accepted sockets inherit it from the listener.
     /// </summary>
-    public static int SetOutOfBandInline(int fd) => SetIntOption(fd, SOL_SOCKET, SO_OOBINLINE, 1);
+    [MethodImpl(Inline)]
+    public static int SetOutOfBandInline(int fd) => Platform.IsDarwin ? DarwinSys.SetOutOfBandInline(fd) : LinuxSys.SetOutOfBandInline(fd);
 
-    public static int SetReuseAddress(int fd) => SetIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    [MethodImpl(Inline)]
+    public static int SetReuseAddress(int fd) => Platform.IsDarwin ? DarwinSys.SetReuseAddress(fd) : LinuxSys.SetReuseAddress(fd);
 
-    public static int SetIPv6Only(int fd, bool only) => SetIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, only ? 1 : 0);
+    [MethodImpl(Inline)]
+    public static int SetIPv6Only(int fd, bool only) => Platform.IsDarwin ? DarwinSys.SetIPv6Only(fd, only) : LinuxSys.SetIPv6Only(fd, only);
 
     /// <summary>
     /// Linger with a zero timeout: the next close() sends RST and drops unsent
     /// data. Used when a pair is aborted, so both peers learn it at once and the
     /// kernel does not keep retrying data nobody will read.
     /// </summary>
-    public static int SetAbortOnClose(int fd)
-    {
-        linger value = default;
-        value.l_onoff = 1;
-        value.l_linger = 0;
-        return Result(setsockopt(fd, SOL_SOCKET, SO_LINGER, &value, (socklen_t)sizeof(linger)));
-    }
+    [MethodImpl(Inline)]
+    public static int SetAbortOnClose(int fd) => Platform.IsDarwin ? DarwinSys.SetAbortOnClose(fd) : LinuxSys.SetAbortOnClose(fd);
 
-    public static int ShutdownWrite(int fd) => Result(shutdown(fd, SHUT_WR));
+    [MethodImpl(Inline)]
+    public static int ShutdownWrite(int fd) => Platform.IsDarwin ? DarwinSys.ShutdownWrite(fd) : LinuxSys.ShutdownWrite(fd);
 
-    /// <summary>close(); EINTR is not retried, since Linux has released the fd already.</summary>
-    public static int Close(int fd) => Result(close(fd));
-
-    private static int SetIntOption(int fd, int level, int name, int value) =>
-        Result(setsockopt(fd, level, name, &value, (socklen_t)sizeof(int)));
+    /// <summary>close(); EINTR is not retried: Linux and macOS have released the fd already.</summary>
+    [MethodImpl(Inline)]
+    public static int Close(int fd) => Platform.IsDarwin ? DarwinSys.Close(fd) : LinuxSys.Close(fd);
 }

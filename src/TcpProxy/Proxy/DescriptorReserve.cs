@@ -3,7 +3,7 @@ using TcpProxy.Interop;
 namespace TcpProxy.Proxy;
 
 /// <summary>
-/// One spare descriptor (an eventfd) held while the listener accepts, so a
+/// One spare descriptor (<see cref="Sys.SpareDescriptor"/>) held while the listener accepts, so a
 /// client it accepts can always get its server socket: when socket() fails
 /// with EMFILE the connector releases the spare and tries again, and the
 /// listener accepts no more until it holds a spare again. Clients therefore
@@ -21,7 +21,7 @@ internal sealed class DescriptorReserve
     {
         if (_fd >= 0)
             return true;
-        int fd = Sys.EventFd();
+        int fd = Sys.SpareDescriptor();
         if (fd < 0)
             return false;
         _fd = fd;

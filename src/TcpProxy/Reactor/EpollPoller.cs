@@ -1,6 +1,4 @@
 using System;
-using System.Runtime.InteropServices;
-using Tmds.Linux;
 using TcpProxy.Interop;
 
 namespace TcpProxy.Reactor;
@@ -18,13 +16,9 @@ public sealed unsafe class EpollPoller : IPoller
 {
     private const int Capacity = 1024;
     private readonly int _epollFd;
-    private readonly epoll_event* _events;
+    private readonly EpollEventBuffer _events = new(Capacity);
 
-    private EpollPoller(int epollFd)
-    {
-        _epollFd = epollFd;
-        _events = (epoll_event*)NativeMemory.Alloc((nuint)(Capacity * sizeof(epoll_event)));
-    }
+    private EpollPoller(int epollFd) => _epollFd = epollFd;
 
     public string Name => "epoll";
 
@@ -48,7 +42,7 @@ public sealed unsafe class EpollPoller : IPoller
             return 0;
         for (int i = 0; i < n; i++)
         {
-            uint native = (uint)_events[i].events;
+            uint native = _events.Flags(i);
             IoEvents ready = IoEvents.None;
             if ((native & (Sys.EpollIn | Sys.EpollPri | Sys.EpollRdHup)) != 0)
                 ready |= IoEvents.Readable;
@@ -60,7 +54,7 @@ public sealed unsafe class EpollPoller : IPoller
                 ready |= IoEvents.Both | IoEvents.HangUp;
             else if ((native & Sys.EpollRdHup) != 0)
                 ready |= IoEvents.HangUp;
-            events[i].Token = _events[i].data.u64;
+            events[i].Token = _events.Token(i);
             events[i].Events = ready;
         }
         return n;
@@ -69,6 +63,6 @@ public sealed unsafe class EpollPoller : IPoller
     public void Dispose()
     {
         Sys.Close(_epollFd);
-        NativeMemory.Free(_events);
+        _events.Dispose();
     }
 }

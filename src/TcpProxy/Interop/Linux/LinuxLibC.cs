@@ -1,19 +1,18 @@
 using System.Runtime.InteropServices;
 
-namespace TcpProxy.Interop;
+namespace TcpProxy.Interop.Linux;
 
 /// <summary>
-/// libc calls that Tmds.LibC does not bind (name resolution, resource limits, malloc),
-/// declared here so every P/Invoke of the proxy stays in this folder.
+/// glibc calls that Tmds.LibC does not bind (name resolution, resource limits,
+/// malloc), with their Linux structure layouts.
 /// </summary>
-internal static unsafe partial class NativeMethods
+internal static unsafe partial class LinuxLibC
 {
     private const string LibC = "libc.so.6";
 
     public const int RLIMIT_NOFILE = 7;
 
     public const int AI_PASSIVE = 0x0001;
-    public const int AI_NUMERICHOST = 0x0004;
     public const int AI_NUMERICSERV = 0x0400;
 
     [StructLayout(LayoutKind.Sequential)]
@@ -23,6 +22,7 @@ internal static unsafe partial class NativeMethods
         public ulong Maximum;
     }
 
+    /// <summary>glibc's struct addrinfo: ai_addr before ai_canonname (BSD has them the other way round).</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct AddrInfo
     {
@@ -48,6 +48,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibC, EntryPoint = "freeaddrinfo")]
     public static partial void FreeAddrInfo(AddrInfo* info);
 
+    [LibraryImport(LibC, EntryPoint = "gai_strerror")]
+    public static partial byte* GaiStrError(int code);
+
     [LibraryImport(LibC, EntryPoint = "malloc")]
     public static partial void* Malloc(nuint size);
 
@@ -57,7 +60,4 @@ internal static unsafe partial class NativeMethods
     // glibc only: gives free pages inside the heap back to the kernel.
     [LibraryImport(LibC, EntryPoint = "malloc_trim")]
     public static partial int MallocTrim(nuint pad);
-
-    [LibraryImport(LibC, EntryPoint = "gai_strerror")]
-    public static partial byte* GaiStrError(int code);
 }

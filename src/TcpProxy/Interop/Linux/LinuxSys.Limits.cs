@@ -1,0 +1,35 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace TcpProxy.Interop.Linux;
+
+internal static unsafe partial class LinuxSys
+{
+    public static long RaiseFileLimit()
+    {
+        LinuxLibC.RLimit limit;
+        if (LinuxLibC.GetRLimit(LinuxLibC.RLIMIT_NOFILE, &limit) != 0)
+            return -Marshal.GetLastPInvokeError();
+        if (limit.Current < limit.Maximum)
+        {
+            limit.Current = limit.Maximum;
+            if (LinuxLibC.SetRLimit(LinuxLibC.RLIMIT_NOFILE, &limit) != 0)
+                return -Marshal.GetLastPInvokeError();
+        }
+        return (long)Math.Min(limit.Current, int.MaxValue);
+    }
+
+    public static long FileLimit()
+    {
+        LinuxLibC.RLimit limit;
+        if (LinuxLibC.GetRLimit(LinuxLibC.RLIMIT_NOFILE, &limit) != 0)
+            return -Marshal.GetLastPInvokeError();
+        return (long)Math.Min(limit.Current, int.MaxValue);
+    }
+
+    public static byte* Malloc(nuint size) => (byte*)LinuxLibC.Malloc(size);
+
+    public static void Free(byte* memory) => LinuxLibC.Free(memory);
+
+    public static void ReleaseFreePages() => LinuxLibC.MallocTrim(0);
+}
