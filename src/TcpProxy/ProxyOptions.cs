@@ -66,4 +66,7 @@ public sealed record ProxyOptions
     public ProxyProtocolVersion SendProxy { get; init; } = ProxyProtocolVersion.None;
 
     public LogLevel LogLevel { get; init; } = LogLevel.Normal;
+
+    /// <summary>The readiness backend; Auto is the operating system's own (epoll, kqueue).</summary>
+    public PollerKind Poller { get; init; } = PollerKind.Auto;
 }

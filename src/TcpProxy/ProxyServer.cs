@@ -95,12 +95,9 @@ public sealed class ProxyServer : IDisposable
         AccessLog? accessLog = OpenAccessLog(options, log, parts, out error);
         if (options.AccessLogPath != null && accessLog is null)
             return parts.Abandon();
-        EpollPoller? poller = EpollPoller.Create(out int pollerErrno);
+        IPoller? poller = PollerFactory.Create(options.Poller, out error);
         if (poller is null)
-        {
-            error = "cannot create the epoll instance: " + Errno.Name(pollerErrno);
             return parts.Abandon();
-        }
         var reactor = parts.Reactor = new Reactor.Reactor(poller);
         string destinationName = options.DestinationHost + ":" + options.DestinationPort.ToString(CultureInfo.InvariantCulture);
         var context = new ProxyContext(reactor, log, destinations, destinationName, options) { AccessLog = accessLog };

@@ -19,14 +19,15 @@ public sealed class SteadyStateTests
 
     /// <summary>The operational features (counters, metrics endpoint, idle timer, JSON access log) must add nothing per chunk either.</summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void ForwardingMegabytes_AllocatesNothingPerChunk_AndUsesNoThreadPool(bool operationsOn)
+    [InlineData(PollerKind.Epoll, false)]
+    [InlineData(PollerKind.Epoll, true)]
+    [InlineData(PollerKind.Poll, false)]
+    public void ForwardingMegabytes_AllocatesNothingPerChunk_AndUsesNoThreadPool(PollerKind poller, bool operationsOn)
     {
         using var sink = new TcpListener(IPAddress.Loopback, 0);
         sink.Start();
         int sinkPort = ((IPEndPoint)sink.LocalEndpoint).Port;
-        var options = new ProxyOptions { DestinationHost = "127.0.0.1", DestinationPort = sinkPort, ListenPort = 0, BindAddress = "127.0.0.1", LogLevel = LogLevel.Quiet };
+        var options = new ProxyOptions { DestinationHost = "127.0.0.1", DestinationPort = sinkPort, ListenPort = 0, BindAddress = "127.0.0.1", LogLevel = LogLevel.Quiet, Poller = poller };
         string accessLog = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"tcpproxy-steady-{Environment.ProcessId}.log");
         if (operationsOn)
             options = options with

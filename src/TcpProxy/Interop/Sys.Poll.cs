@@ -16,6 +16,18 @@ public struct PollFd
 
 public static unsafe partial class Sys
 {
+    /// <summary>Whether epoll exists here (Linux).</summary>
+    public static bool HasEpoll => Platform.IsLinux;
+
+    /// <summary>
+    /// Whether kqueue exists here with the struct kevent declared in this
+    /// folder: macOS. (FreeBSD has kqueue too, but a 64-byte struct kevent.)
+    /// </summary>
+    public static bool HasKqueue => Platform.IsDarwin;
+
+    /// <summary>"Linux", "macOS" or the runtime's description of the OS; for messages.</summary>
+    public static string OperatingSystemName => Platform.Name;
+
     public const short PollIn = 0x001;
     public const short PollPri = 0x002;
     public const short PollOut = 0x004;

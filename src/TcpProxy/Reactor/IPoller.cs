@@ -10,8 +10,8 @@ public struct PollEvent
 }
 
 /// <summary>
-/// A readiness backend (epoll today; kqueue and poll later), in the shape of
-/// Redis ae's aeApi*: register, unregister, wait, name — nothing else.
+/// A readiness backend (epoll, kqueue, poll), in the shape of Redis ae's
+/// aeApi*: register, unregister, wait, name — nothing else.
 /// Contract: registration is edge-triggered for both directions. A backend
 /// reports an fd again only after new readiness arrives, so the reactor keeps
 /// the "still ready" state itself. Errors and hang-ups are reported as both
@@ -21,6 +21,15 @@ public struct PollEvent
 public interface IPoller : IDisposable
 {
     string Name { get; }
+
+    /// <summary>
+    /// Called once by the reactor that owns this poller. A backend that builds
+    /// its wait set from the loop's table each time (poll) keeps it; kernels
+    /// that remember registrations themselves (epoll, kqueue) need nothing.
+    /// </summary>
+    void Attach(IInterestTable table)
+    {
+    }
 
     /// <summary>Watches fd for both directions; token comes back in its events. Returns 0 or -errno.</summary>
     int Register(int fd, ulong token);

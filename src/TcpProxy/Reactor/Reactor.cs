@@ -20,7 +20,7 @@ namespace TcpProxy.Reactor;
 /// fd's <see cref="IFaultOwner"/>. A fault with no owner, or whose owner
 /// fails in turn, is reported to <see cref="UnownedFault"/> and the fd forgotten.
 /// </summary>
-public sealed class Reactor : IDisposable
+public sealed class Reactor : IDisposable, IInterestTable
 {
     private const int EventBatch = 512;
 
@@ -53,6 +53,7 @@ public sealed class Reactor : IDisposable
     public Reactor(IPoller poller)
     {
         _poller = poller;
+        poller.Attach(this);
         NowMs = ReadClockMs();
         Timers = new TimerWheel(NowMs);
     }
@@ -141,6 +142,20 @@ public sealed class Reactor : IDisposable
 
     /// <summary>A handler saw EAGAIN (or a short read or write): wait for the next edge.</summary>
     public void ClearReady(int fd, IoEvents direction) => _table[fd].Ready &= ~direction;
+
+    /// <summary>For level-triggered backends: the directions of a live registration that are wanted and not known ready.</summary>
+    public bool TryGetInterest(ulong token, out IoEvents interest)
+    {
+        int fd = (int)(uint)token;
+        if ((uint)fd >= (uint)_table.Length || _table[fd].Generation != (uint)(token >> 32) || !_table[fd].Registered)
+        {
+            interest = IoEvents.None;
+            return false;
+        }
+        ref FdEntry entry = ref _table[fd];
+        interest = entry.Wanted & ~entry.Ready;
+        return true;
+    }
 
     /// <summary>amain: runs until <see cref="Stop"/>; returns 0, or -errno if the poller failed.</summary>
     public int Run()

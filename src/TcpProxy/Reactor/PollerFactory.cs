@@ -1,0 +1,47 @@
+using TcpProxy.Interop;
+
+namespace TcpProxy.Reactor;
+
+/// <summary>Makes the backend asked for; the only place that knows which backends exist.</summary>
+public static class PollerFactory
+{
+    /// <summary>Whether this operating system has the backend (poll: every Unix).</summary>
+    public static bool IsAvailable(PollerKind kind) => kind switch
+    {
+        PollerKind.Epoll => Sys.HasEpoll,
+        PollerKind.Kqueue => false,
+        _ => true,
+    };
+
+    /// <summary>What <see cref="PollerKind.Auto"/> means here: epoll on Linux, kqueue on macOS, else poll.</summary>
+    public static PollerKind Resolve(PollerKind kind) =>
+        kind != PollerKind.Auto ? kind : Sys.HasEpoll ? PollerKind.Epoll : Sys.HasKqueue ? PollerKind.Kqueue : PollerKind.Poll;
+
+    /// <summary>The backend's lower-case name, as --poller takes it.</summary>
+    public static string NameOf(PollerKind kind) => kind switch
+    {
+        PollerKind.Epoll => "epoll",
+        PollerKind.Kqueue => "kqueue",
+        PollerKind.Poll => "poll",
+        _ => "auto",
+    };
+
+    /// <summary>Creates the backend, or returns null with a one-line reason.</summary>
+    public static IPoller? Create(PollerKind kind, out string? error)
+    {
+        kind = Resolve(kind);
+        if (!IsAvailable(kind))
+        {
+            error = NameOf(kind) + " is not available on " + Sys.OperatingSystemName;
+            return null;
+        }
+        int errno = 0;
+        IPoller? poller = kind switch
+        {
+            PollerKind.Epoll => EpollPoller.Create(out errno),
+            _ => new PollPoller(),
+        };
+        error = poller is null ? "cannot create the " + NameOf(kind) + " instance: " + Errno.Name(errno) : null;
+        return poller;
+    }
+}
