@@ -9,7 +9,7 @@ public static class PollerFactory
     public static bool IsAvailable(PollerKind kind) => kind switch
     {
         PollerKind.Epoll => Sys.HasEpoll,
-        PollerKind.Kqueue => false,
+        PollerKind.Kqueue => Sys.HasKqueue,
         _ => true,
     };
 
@@ -39,6 +39,7 @@ public static class PollerFactory
         IPoller? poller = kind switch
         {
             PollerKind.Epoll => EpollPoller.Create(out errno),
+            PollerKind.Kqueue => KqueuePoller.Create(out errno),
             _ => new PollPoller(),
         };
         error = poller is null ? "cannot create the " + NameOf(kind) + " instance: " + Errno.Name(errno) : null;
