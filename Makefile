@@ -1,6 +1,9 @@
 # tcpproxy — build and test entry points.
-#   make        builds ./tcpproxy (NativeAOT, linux-x64; framework-dependent fallback)
-#   make test   runs every test (xunit, the C grader, the benchmark smoke runs, the reliability suites)
+#   make        builds ./tcpproxy (NativeAOT for this machine: linux-x64/arm64, or on macOS
+#               osx-arm64/osx-x64; framework-dependent fallback without a C toolchain)
+#   make test   runs every test (xunit, the C grader, the benchmark smoke runs, the reliability
+#               suites; on Linux also xunit end-to-end and the grader on the poll backend,
+#               the grader as macOS compiles it, and framework-dependent macOS builds)
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
@@ -15,10 +18,18 @@ CLI_PROJ   := src/TcpProxy.Cli/TcpProxy.Cli.csproj
 TEST_PROJ  := native-tests/TcpProxy.Tests/TcpProxy.Tests.csproj
 # bin/ and obj/ hold generated files rewritten by every build: listing them would re-publish each time.
 CS_SOURCES := $(shell find src \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' \) -print 2>/dev/null) Directory.Build.props
+# The machine `make` builds for: macOS (Darwin) gets its own RID, and no Linux-only test steps.
+UNAME_S    := $(shell uname -s)
+UNAME_M    := $(shell uname -m)
+ifeq ($(UNAME_S),Darwin)
+HOST_RID   := $(if $(filter arm64,$(UNAME_M)),osx-arm64,osx-x64)
+else
+HOST_RID   := $(if $(filter aarch64 arm64,$(UNAME_M)),linux-arm64,linux-x64)
+endif
 # Installs Debian packages that are missing (apt-get update once, only if needed).
 ENSURE_PACKAGES := $(TOP)/scripts/ensure-packages.sh
 
-.PHONY: all test dotnet-test test-packages clean
+.PHONY: all test dotnet-test test-packages osx-build clean
 
 all: $(TCPPROXY)
 
@@ -26,7 +37,7 @@ all: $(TCPPROXY)
 # and leave a launcher at ./tcpproxy so every caller sees the same path.
 $(TCPPROXY): $(CS_SOURCES)
 	@if command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || command -v clang >/dev/null 2>&1; then \
-	  dotnet publish $(CLI_PROJ) -c Release -r linux-x64 -o $(BUILD)/aot -p:PublishAot=true --nologo -v quiet \
+	  dotnet publish $(CLI_PROJ) -c Release -r $(HOST_RID) -o $(BUILD)/aot -p:PublishAot=true --nologo -v quiet \
 	  && cp $(BUILD)/aot/tcpproxy $(TCPPROXY).new && mv -f $(TCPPROXY).new $(TCPPROXY); \
 	else \
 	  echo "warning: no C toolchain for NativeAOT; building a framework-dependent ./tcpproxy" >&2; \
@@ -35,17 +46,43 @@ $(TCPPROXY): $(CS_SOURCES)
 	fi
 	@test -x $(TCPPROXY) && echo "built $(TCPPROXY)"
 
-# The end-to-end tests run a real HAProxy, and iptables in network namespaces (ip).
+# The end-to-end tests run a real HAProxy, and iptables in network namespaces (ip):
+# Debian packages; on macOS those tests are Linux-only and skipped.
 test-packages:
+ifneq ($(UNAME_S),Darwin)
 	@$(ENSURE_PACKAGES) haproxy iptables iproute2
+endif
 
 dotnet-test: $(TCPPROXY) test-packages
 	TCPPROXY_BIN=$(TCPPROXY) dotnet test $(TEST_PROJ) -c Release --nologo \
 	  --logger "console;verbosity=normal"
 
+# Shows the code compiles for macOS here: a framework-dependent build per Mac RID
+# (NativeAOT for macOS links only on a Mac), each checked to be a Mach-O executable
+# for its CPU (64-bit magic cffaedfe, then CPU_TYPE_ARM64 0x0100000c / X86_64 0x01000007).
+OSX_RIDS := osx-arm64 osx-x64
+osx-build:
+	@mkdir -p $(BUILD)/osx; passed=0; failed=0; \
+	for rid in $(OSX_RIDS); do \
+	  case $$rid in osx-arm64) want=cffaedfe0c000001;; *) want=cffaedfe07000001;; esac; \
+	  log=$(BUILD)/osx/$$rid.log; \
+	  if dotnet publish $(CLI_PROJ) -c Release -r $$rid --self-contained false -p:PublishAot=false \
+	       --artifacts-path $(BUILD)/osx/artifacts -o $(BUILD)/osx/$$rid --nologo -v quiet >$$log 2>&1 \
+	     && got=$$(od -An -tx1 -N8 $(BUILD)/osx/$$rid/tcpproxy | tr -d ' \n') && [ "$$got" = "$$want" ]; then \
+	    echo "--- ok: $$rid: $(BUILD)/osx/$$rid/tcpproxy is Mach-O ($$got)"; passed=$$((passed + 1)); \
+	  else \
+	    echo "!!! $$rid: publish failed or not a Mach-O $$rid executable ($${got:-no binary}):"; sed 's/^/    /' $$log; failed=$$((failed + 1)); \
+	  fi; \
+	done; \
+	echo "osx-build: $$passed passed, $$failed failed"; [ $$failed -eq 0 ]
+
 # Fragments owned by the native grader and the benchmark harness add their
 # targets and append to TEST_TARGETS.
+ifeq ($(UNAME_S),Darwin)
 TEST_TARGETS := dotnet-test
+else
+TEST_TARGETS := dotnet-test osx-build
+endif
 -include native-tests/native.mk
 -include benchmarks/bench.mk
 -include benchmarks/TcpProxy.Benchmarks/micro.mk

@@ -35,7 +35,7 @@ public class DispatchBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        EpollPoller poller = EpollPoller.Create(out int errno) ?? throw new InvalidOperationException("epoll_create: " + Errno.Name(errno));
+        IPoller poller = PollerFactory.Create(PollerKind.Auto, out string? error) ?? throw new InvalidOperationException(error); // the OS's own: epoll, kqueue
         _reactor = new Reactor.Reactor(poller);
         _fds = new int[Registered];
         for (int i = 0; i < Registered; i++)

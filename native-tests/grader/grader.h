@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "compat.h"
 
 /* What a phase gets: the proxy it grades and where to put its verdict. */
 struct ctx {

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,7 +39,7 @@ static void on_phase_signal(int sig) {   /* in a phase process: take the proxy d
 }
 
 static void run_phase_process(struct slot *s, int wr) {
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    die_with_parent(SIGTERM);
     signal(SIGTERM, on_phase_signal);
     signal(SIGINT, on_phase_signal);
     signal(SIGALRM, on_phase_signal);

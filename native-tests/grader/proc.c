@@ -1,7 +1,6 @@
 /* Child processes: the proxy under test, started per phase in its own process group so
  * that everything it forks (socat does) is killed with it. */
 #include "grader.h"
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,7 +26,7 @@ void kill_all_children(void) {   /* async-signal-safe */
 
 int wait_pid_exit(pid_t pid, double timeout_s, int *status) {
     double end = now() + timeout_s;
-    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);   /* an event, where the kernel has it */
+    int pfd = pid_event_fd(pid);   /* an event, where the kernel has it */
     for (;;) {
         pid_t r = waitpid(pid, status, WNOHANG);
         if (r == pid) { if (pfd >= 0) close(pfd); return 1; }
@@ -41,32 +38,12 @@ int wait_pid_exit(pid_t pid, double timeout_s, int *status) {
     }
 }
 
-/* True once some socket listens on the port (/proc/net/tcp{,6}): no probe connection,
- * which the destination would otherwise see as a client. */
-static int port_listening(int port) {
-    const char *files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
-    char line[512];
-    for (int f = 0; f < 2; f++) {
-        FILE *fp = fopen(files[f], "r");
-        if (!fp) continue;
-        int found = 0;
-        while (!found && fgets(line, sizeof line, fp)) {
-            unsigned lport, state;
-            if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &lport, &state) == 2)
-                found = (int)lport == port && state == 0x0A;
-        }
-        fclose(fp);
-        if (found) return 1;
-    }
-    return 0;
-}
-
 static pid_t spawn(char **argv, int out_fd) {
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
         setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);   /* never outlive the grader */
+        die_with_parent(SIGKILL);   /* never outlive the grader */
         int null = open("/dev/null", O_RDWR);
         dup2(null, 0);
         dup2(out_fd >= 0 ? out_fd : null, 1);
@@ -100,9 +77,14 @@ pid_t start_proxy(struct ctx *c) {
         double end = now() + 15;
         int status = 0, exited = 0;
         while (now() < end) {
-            if (port_listening(c->proxy_port)) { c->proxy_pid = pid; return pid; }
+            if (port_taken(c->proxy_port)) {
+                /* A bind probe sees the port bound, not yet listening: give listen() its moment. */
+                if (!GRADER_LINUX) sleep_s(0.05);
+                c->proxy_pid = pid;
+                return pid;
+            }
             if (waitpid(pid, &status, WNOHANG) == pid) { exited = 1; break; }
-            sleep_s(0.002);   /* polls /proc: the kernel offers no event for "someone listens" */
+            sleep_s(0.002);   /* polls: the kernel offers no event for "someone listens" */
         }
         track(pid, 0);
         kill(-pid, SIGKILL);
@@ -147,44 +129,12 @@ int stop_proxy(struct ctx *c) {
     return rc;
 }
 
-static long rss_of(const char *pid) {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%.20s/status", pid);
-    FILE *fp = fopen(path, "r");
-    long kb = 0;
-    if (!fp) return 0;
-    while (fgets(line, sizeof line, fp))
-        if (sscanf(line, "VmRSS: %ld", &kb) == 1) break;
-    fclose(fp);
-    return kb;
-}
-
-long proxy_rss_kb(struct ctx *c) {
-    DIR *d = opendir("/proc");
-    long total = 0;
-    if (!d) return -1;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-        char path[64], buf[512];
-        snprintf(path, sizeof path, "/proc/%.20s/stat", e->d_name);
-        int fd = open(path, O_RDONLY);
-        if (fd < 0) continue;
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n <= 0) continue;
-        buf[n] = 0;
-        char *p = strrchr(buf, ')');   /* the command name may contain spaces */
-        int pgrp;
-        if (p && sscanf(p + 1, " %*c %*d %d", &pgrp) == 1 && pgrp == c->proxy_pid) total += rss_of(e->d_name);
-    }
-    closedir(d);
-    return total;
-}
+long proxy_rss_kb(struct ctx *c) { return group_rss_kb(c->proxy_pid); }
 
 /* Runs argv with a time limit, capturing stdout+stderr; for the bad-command-line phase. */
 int run_captured(char **argv, double timeout_s, char *out, size_t outsz, int *status) {
     int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0) return -1;
+    if (pipe_cloexec(pfd) < 0) return -1;
     pid_t pid = spawn(argv, pfd[1]);
     close(pfd[1]);
     if (pid < 0) { close(pfd[0]); return -1; }

@@ -61,7 +61,7 @@ int set_nonblock(int fd, int on) {
 int connect_proxy(struct ctx *c) {
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(c->proxy_port) };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket_cloexec(AF_INET);
     if (fd < 0) return fail(c, "socket: %s", strerror(errno));
     if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
         int e = errno;
@@ -87,7 +87,7 @@ int wait_fd(int fd, short events, double timeout_s) {
 int accept_dest(struct ctx *c, double timeout_s) {
     int r = wait_fd(c->dest_lfd, POLLIN, timeout_s);
     if (r <= 0) return fail(c, "the proxy did not connect to the destination within %.0f s", timeout_s);
-    int fd = accept4(c->dest_lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept_nonblock(c->dest_lfd);
     if (fd < 0) return fail(c, "accept: %s", strerror(errno));
     return fd;
 }
@@ -132,7 +132,7 @@ int expect_eof(int fd, double timeout_s) {
 int listen_on(const char *addr, int port, int backlog) {
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
     if (inet_pton(AF_INET, addr, &a.sin_addr) != 1) return -1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    int fd = socket_cloexec(AF_INET), one = 1;
     if (fd < 0) return -1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || (backlog > 0 && listen(fd, backlog) < 0)) {
@@ -158,7 +158,7 @@ int pick_free_port(void) {
     for (int attempt = 0; attempt < 200; attempt++) {
         int port = 20000 + (int)(rand_r(&seed) % 12000);
         struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_any };
-        int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), zero = 0;
+        int fd = socket_cloexec(AF_INET6), zero = 0;
         if (fd < 0) return -1;
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
         int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;

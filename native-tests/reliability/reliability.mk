@@ -54,4 +54,7 @@ fuzz: $(TCPPROXY)
 	TCPPROXY_BIN=$(TCPPROXY) MODEL_SECONDS=$(FUZZ_SECONDS) dotnet test $(TEST_PROJ) -c Release --nologo \
 	  --filter "Category=Model" --logger "console;verbosity=normal"
 
+# Linux only: network namespaces, iptables and tc.
+ifneq ($(UNAME_S),Darwin)
 TEST_TARGETS += faults soak-test hostile
+endif

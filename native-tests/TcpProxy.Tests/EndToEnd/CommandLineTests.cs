@@ -230,7 +230,7 @@ public sealed class CommandLineTests
         Assert.Contains(result.StdoutLines, l => l.Trim().Length > 0);
     }
 
-    [Fact]
+    [LinuxFact("/dev/full")]
     public void HelpOnAFullStdout_ExitsWithOneLineNotAStackTrace()
     {
         // exec keeps the PID: the shell only opens /dev/full as fd 1 for the proxy.

@@ -22,7 +22,7 @@ public sealed class DescriptorLimitTests : EndToEndTest
 
     public DescriptorLimitTests(ITestOutputHelper output) : base(output) { }
 
-    [Theory]
+    [LinuxTheory("prlimit(2) and /proc/PID/fd")]
     [InlineData(0)]
     [InlineData(1)]
     public void ExcessClients_WaitInTheBacklog_AndGetThroughAsEarlierOnesClose(int spare)

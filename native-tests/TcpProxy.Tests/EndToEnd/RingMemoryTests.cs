@@ -19,7 +19,7 @@ public sealed class RingMemoryTests : EndToEndTest
 
     public RingMemoryTests(ITestOutputHelper output) : base(output) { }
 
-    [Fact]
+    [LinuxFact("prlimit(2) and /proc/PID/status")]
     public void ClientsBeyondTheAddressSpaceLimit_AreReset_OthersForward_AndMemoryComesBack()
     {
         var server = StartEchoServer();

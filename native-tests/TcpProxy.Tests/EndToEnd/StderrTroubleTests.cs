@@ -19,7 +19,7 @@ public sealed class StderrTroubleTests : EndToEndTest
 {
     public StderrTroubleTests(ITestOutputHelper output) : base(output) { }
 
-    [Fact]
+    [LinuxFact("/dev/full, and readiness read from /proc/net/tcp6")]
     public void StderrOnAFullDevice_ProxyStaysUpThroughRefusedClients_AndForwards()
     {
         // Bound but not listening: every client is refused and costs a log line that fails with ENOSPC.
@@ -43,7 +43,7 @@ public sealed class StderrTroubleTests : EndToEndTest
         Assert.False(proxy.HasExited, "the proxy died");
     }
 
-    [Fact]
+    [LinuxFact("/dev/full, and readiness read from /proc/net/tcp6")]
     public void StderrPipeNobodyReads_ThousandsOfConnectionsStillEcho_ThenTheDropsAreReported()
     {
         var server = StartEchoServer();

@@ -14,7 +14,7 @@ public sealed class CallbackFaultTests : IDisposable
 
     public CallbackFaultTests()
     {
-        EpollPoller poller = EpollPoller.Create(out int errno) ?? throw new InvalidOperationException(Errno.Name(errno));
+        IPoller poller = PollerFactory.Create(PollerKind.Auto, out string? error) ?? throw new InvalidOperationException(error); // the OS's own: epoll, kqueue
         _reactor = new Reactor.Reactor(poller);
     }
 

@@ -2,13 +2,14 @@ using System;
 using TcpProxy.Cli;
 using TcpProxy.Logging;
 using static Tmds.Linux.LibC;
+using TcpProxy.Tests.Support;
 
 namespace TcpProxy.Tests.InProcess;
 
 /// <summary>Program's last-resort handler: one line when stderr works, nothing thrown when it does not.</summary>
 public sealed class InternalErrorReportTests
 {
-    [Fact]
+    [LinuxFact("Tmds.LibC and /dev/full")]
     public void InternalError_ReachesAWorkingStderr_AsOneLine()
     {
         var (reader, writerFd) = LogWriterTests.Pipe();
@@ -26,7 +27,7 @@ public sealed class InternalErrorReportTests
         }
     }
 
-    [Fact]
+    [LinuxFact("Tmds.LibC and /dev/full")]
     public unsafe void InternalError_OnAFullStderr_ThrowsNothing()
     {
         byte[] path = "/dev/full\0"u8.ToArray();

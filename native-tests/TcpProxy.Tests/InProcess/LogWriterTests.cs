@@ -24,7 +24,7 @@ public sealed unsafe class LogWriterTests
     static readonly Regex NoticeLine = new(@"^test: (\d+) log lines dropped$");
     static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
-    [Fact]
+    [LinuxFact("Linux pipes, /dev/full and /proc/self/status through Tmds.LibC")]
     public void PipeNobodyReads_WriteLineNeverBlocks_DropsAreCountedThenReportedOnceDrained()
     {
         var (reader, writerFd) = Pipe();
@@ -59,7 +59,7 @@ public sealed unsafe class LogWriterTests
         }
     }
 
-    [Fact]
+    [LinuxFact("Linux pipes, /dev/full and /proc/self/status through Tmds.LibC")]
     public void AttachedToTheLoop_FlushesWhenThePipeDrains_AndReportsTheDrops()
     {
         var (reader, writerFd) = Pipe();
@@ -102,7 +102,7 @@ public sealed unsafe class LogWriterTests
         }
     }
 
-    [Fact]
+    [LinuxFact("Linux pipes, /dev/full and /proc/self/status through Tmds.LibC")]
     public void SocketNobodyReads_SendsWithoutBlocking_DropsThenReports()
     {
         int* pair = stackalloc int[2];
@@ -135,7 +135,7 @@ public sealed unsafe class LogWriterTests
         }
     }
 
-    [Fact]
+    [LinuxFact("Linux pipes, /dev/full and /proc/self/status through Tmds.LibC")]
     public void FullDevice_NothingThrows_FailedWritesAreCountedAsDrops()
     {
         int fd = OpenPath("/dev/full", O_WRONLY);
@@ -155,7 +155,7 @@ public sealed unsafe class LogWriterTests
         }
     }
 
-    [Fact]
+    [LinuxFact("Linux pipes, /dev/full and /proc/self/status through Tmds.LibC")]
     public void RegularFile_IsWrittenAtTheOffsetItSharesWithItsOwner()
     {
         string path = Path.Combine(Path.GetTempPath(), "tcpproxy-logwriter-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N"));
@@ -176,7 +176,7 @@ public sealed unsafe class LogWriterTests
         }
     }
 
-    [Fact]
+    [LinuxFact("Linux pipes, /dev/full and /proc/self/status through Tmds.LibC")]
     public void ClosedDescriptor_IsNeverWritten_LinesAreCounted()
     {
         // Far above any fd in use: fstat fails, and the writer must not adopt the number.
@@ -186,7 +186,7 @@ public sealed unsafe class LogWriterTests
         Assert.Equal(1, writer.DroppedLines);
     }
 
-    [Fact]
+    [LinuxFact("Linux pipes, /dev/full and /proc/self/status through Tmds.LibC")]
     public void LineBreaksInsideALine_BecomeSpaces()
     {
         var (reader, writerFd) = Pipe();
@@ -204,7 +204,7 @@ public sealed unsafe class LogWriterTests
         }
     }
 
-    [Fact]
+    [LinuxFact("Linux pipes, /dev/full and /proc/self/status through Tmds.LibC")]
     public void WriteLine_AllocatesNothing_WhetherWrittenOrDropped()
     {
         int devNull = OpenPath("/dev/null", O_WRONLY);
@@ -236,7 +236,7 @@ public sealed unsafe class LogWriterTests
         }
     }
 
-    [Fact]
+    [LinuxFact("Linux pipes, /dev/full and /proc/self/status through Tmds.LibC")]
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public void OpenFile_CreatesAppends_AndReopenFollowsARotation()
     {
@@ -264,7 +264,7 @@ public sealed unsafe class LogWriterTests
         }
     }
 
-    [Fact]
+    [LinuxFact("Linux pipes, /dev/full and /proc/self/status through Tmds.LibC")]
     public void OpenFile_InAMissingDirectory_FailsWithOneLine()
     {
         LogWriter? writer = LogWriter.OpenFile("/nonexistent-" + Guid.NewGuid().ToString("N") + "/access.log", out string? error);
@@ -274,7 +274,7 @@ public sealed unsafe class LogWriterTests
         Assert.DoesNotContain('\n', error);
     }
 
-    [Fact]
+    [LinuxFact("Linux pipes, /dev/full and /proc/self/status through Tmds.LibC")]
     public void StandardErrorWriter_IsNotReopenable()
     {
         var (reader, writerFd) = Pipe();

@@ -18,7 +18,7 @@ public sealed class PairFaultTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(5);
 
-    [Fact]
+    [LinuxFact("finds the proxy's socket in /proc/self/fd")]
     public void ThrowingCallback_AbortsOnlyItsPair_WhileAnotherPairKeepsForwarding()
     {
         using var destination = LoopbackServer.Listening();

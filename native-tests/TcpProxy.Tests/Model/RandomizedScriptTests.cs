@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Linq;
 using CsCheck;
 using Xunit.Abstractions;
+using TcpProxy.Tests.Support;
 
 namespace TcpProxy.Tests.Model;
 
@@ -19,7 +20,7 @@ public sealed class RandomizedScriptTests
 
     public RandomizedScriptTests(ITestOutputHelper output) => this.output = output;
 
-    [Fact]
+    [LinuxFact("counts the proxy's descriptors in /proc/PID/fd")]
     public void RandomScripts_MatchTheProxyModel()
     {
         string? seed = Environment.GetEnvironmentVariable("MODEL_SEED");

@@ -23,7 +23,7 @@ public sealed class ThreadUsageTests : EndToEndTest
 
     public ThreadUsageTests(ITestOutputHelper output) : base(output) { }
 
-    [Fact]
+    [LinuxFact("counts threads in /proc/PID/task")]
     public void BulkTransfer_RunsWithoutAnyThreadPoolThread()
     {
         var server = StartServer();

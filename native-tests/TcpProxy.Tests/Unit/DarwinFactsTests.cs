@@ -6,6 +6,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TcpProxy.Interop;
 using TcpProxy.Interop.Darwin;
+using TcpProxy.Tests.Support;
 
 namespace TcpProxy.Tests.Unit;
 
@@ -123,7 +124,7 @@ public sealed class DarwinFactsTests
         Assert.Empty(problems);
     }
 
-    [Fact]
+    [LinuxFact("compares with Linux values from Tmds.LibC")]
     public void ErrnoTable_MapsEachDarwinNumberFromTheHeader_ToTheLinuxNumberOfTheSameName()
     {
         var problems = new List<string>();
@@ -273,7 +274,7 @@ public sealed class DarwinFactsTests
         Assert.Equal(2, SocketAddress.FamilyToDarwin(SocketAddress.AF_INET));
     }
 
-    [Fact]
+    [LinuxFact("compares with Linux values from Tmds.LibC")]
     public void PollFd_AndItsBits_AreThePosixOnes()
     {
         // sys/poll.h: struct pollfd { int fd; short events; short revents; }
