@@ -115,7 +115,7 @@ public sealed class AccessLogTests : EndToEndTest, IDisposable
     }
 
     /// <summary>An access log on a full disk loses its lines (counted), never the forwarding.</summary>
-    [Fact]
+    [LinuxFact("/dev/full")]
     public void FullDisk_DropsAndCountsLines_ForwardingGoesOn()
     {
         var server = StartEchoServer();

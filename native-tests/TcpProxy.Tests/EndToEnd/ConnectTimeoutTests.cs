@@ -18,7 +18,7 @@ public sealed class ConnectTimeoutTests : EndToEndTest
 
     public ConnectTimeoutTests(ITestOutputHelper output) : base(output) { }
 
-    [Fact]
+    [LinuxFact("network namespaces and iptables")]
     public void EveryAddressDropsSyns_ClientIsResetAfterTheTimeout_AndTheReasonLogged()
     {
         var ns = Own(NetworkNamespace.Create());
@@ -37,7 +37,7 @@ public sealed class ConnectTimeoutTests : EndToEndTest
             TimeSpan.FromSeconds(3)));
     }
 
-    [Fact]
+    [LinuxFact("network namespaces and iptables")]
     public void FirstAddressDropsSyns_TheNextAddressIsTriedAfterTheTimeout()
     {
         var ns = Own(NetworkNamespace.Create());
@@ -69,7 +69,7 @@ public sealed class ConnectTimeoutTests : EndToEndTest
     }
 
     /// <summary>A client still connecting when SIGTERM arrives is part of the drain: it connects, forwards, finishes.</summary>
-    [Fact]
+    [LinuxFact("network namespaces and iptables")]
     public void Drain_WaitsForAClientStillConnecting()
     {
         var ns = Own(NetworkNamespace.Create());

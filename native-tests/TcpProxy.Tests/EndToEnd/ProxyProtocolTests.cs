@@ -44,7 +44,7 @@ public sealed class ProxyProtocolTests : EndToEndTest
     /// A real HAProxy with `bind ... accept-proxy` in front of an echo server: it takes the header,
     /// the echo works through both proxies, and its %ci:%cp is our client, not tcpproxy.
     /// </summary>
-    [Theory]
+    [LinuxTheory("HAProxy from Debian's package (make test-packages)")]
     [InlineData("v1")]
     [InlineData("v2")]
     public void HaproxyWithAcceptProxy_TakesTheHeader_EchoWorks_AndLogsTheClient(string version)

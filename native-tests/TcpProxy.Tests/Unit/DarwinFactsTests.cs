@@ -32,6 +32,7 @@ public sealed class DarwinFactsTests
     private const string Event = "sys/event.h";
     private const string ErrnoHeader = "sys/errno.h";
     private const string Poll = "sys/poll.h";
+    private const string Signal = "sys/signal.h";
 
     /// <summary>Every constant of <see cref="DarwinConstants"/>, as its header defines it.</summary>
     private static readonly (string Name, long Value, string Header)[] Constants =
@@ -72,6 +73,7 @@ public sealed class DarwinFactsTests
         ("RLIM_INFINITY", long.MaxValue, Resource + " (((__uint64_t)1 << 63) - 1)"),
         ("AI_PASSIVE", 0x00000001, Netdb),
         ("AI_NUMERICSERV", 0x00001000, Netdb),
+        ("SIGUSR1", 30, Signal),
         ("EVFILT_READ", -1, Event),
         ("EVFILT_WRITE", -2, Event),
         ("EV_ADD", 0x0001, Event),

@@ -1,18 +1,22 @@
 using System;
 using System.Globalization;
 using System.IO;
-using static Tmds.Linux.LibC;
+using TcpProxy.Interop.Linux;
 
 namespace TcpProxy.Interop;
 
-/// <summary>The standard process_* metrics, read from /proc (in-memory files: reading them does not block).</summary>
+/// <summary>
+/// The standard process_* metrics, read from /proc (in-memory files: reading
+/// them does not block). Linux only: elsewhere (macOS) only the descriptor
+/// limit is known and the rest is -1.
+/// </summary>
 public readonly record struct ProcessStats(long ResidentBytes, int OpenFds, long MaxFds, double CpuSeconds, double StartTimeSeconds)
 {
-    private const int SC_CLK_TCK = 2;
-
     /// <summary>Reads every figure; one that cannot be read is reported as -1.</summary>
     public static ProcessStats Read()
     {
+        if (!Platform.IsLinux)
+            return new ProcessStats(-1, -1, ResourceLimits.FileLimit(), -1, -1);
         long resident = -1;
         int openFds = -1;
         double cpu = -1, start = -1;
@@ -38,7 +42,7 @@ public readonly record struct ProcessStats(long ResidentBytes, int OpenFds, long
 
     private static void ReadCpuAndStart(out double cpuSeconds, out double startSeconds)
     {
-        double ticks = sysconf(SC_CLK_TCK);
+        double ticks = LinuxSys.ClockTicksPerSecond();
         if (ticks <= 0)
             ticks = 100;
         // The command name (field 2) may hold spaces and parentheses: count fields from the last ')'.

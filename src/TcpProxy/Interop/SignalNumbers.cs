@@ -1,10 +1,15 @@
+using TcpProxy.Interop.Darwin;
+
 namespace TcpProxy.Interop;
 
 /// <summary>
-/// Linux signal numbers that .NET's PosixSignal does not name; a raw number
-/// cast to PosixSignal is accepted by PosixSignalRegistration on Unix.
+/// Signal numbers that .NET's PosixSignal does not name; a raw number cast to
+/// PosixSignal is accepted by PosixSignalRegistration on Unix. They differ by
+/// OS: SIGUSR1 is 10 on Linux, 30 on macOS.
 /// </summary>
 public static class SignalNumbers
 {
-    public const int SIGUSR1 = 10;
+    private const int LinuxSIGUSR1 = 10;
+
+    public static int SIGUSR1 => Platform.IsDarwin ? DarwinConstants.SIGUSR1 : LinuxSIGUSR1;
 }

@@ -59,6 +59,9 @@ internal static class DarwinConstants
     public const int AI_PASSIVE = 0x00000001;
     public const int AI_NUMERICSERV = 0x00001000;
 
+    // <sys/signal.h>
+    public const int SIGUSR1 = 30;
+
     // <sys/event.h>
     public const short EVFILT_READ = -1;
     public const short EVFILT_WRITE = -2;

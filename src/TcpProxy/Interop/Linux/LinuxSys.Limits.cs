@@ -27,6 +27,11 @@ internal static unsafe partial class LinuxSys
         return (long)Math.Min(limit.Current, int.MaxValue);
     }
 
+    /// <summary>sysconf(_SC_CLK_TCK): the unit of /proc's CPU times.</summary>
+    public static long ClockTicksPerSecond() => (long)Tmds.Linux.LibC.sysconf(SC_CLK_TCK);
+
+    private const int SC_CLK_TCK = 2;
+
     public static byte* Malloc(nuint size) => (byte*)LinuxLibC.Malloc(size);
 
     public static void Free(byte* memory) => LinuxLibC.Free(memory);
