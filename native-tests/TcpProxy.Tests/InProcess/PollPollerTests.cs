@@ -140,6 +140,24 @@ public sealed class PollPollerTests : IDisposable
         Assert.Equal(2, _poller.Wait(events, 1000));
     }
 
+    /// <summary>
+    /// A failed poll reports its own errno. Tmds.LibC binds poll without
+    /// SetLastError, so through it the errno read after a failure was the one
+    /// an earlier call saved: make dotnet-test-poll caught a drain test's loop
+    /// ending "event loop failed: EAGAIN" when SIGTERM interrupted poll (EINTR).
+    /// </summary>
+    [Fact]
+    public unsafe void FailedPoll_ReportsItsOwnErrno_NotAnEarlierCallsOne()
+    {
+        Socket local = ConnectedPair().Local;
+        var buffer = new byte[16];
+        fixed (byte* data = buffer)
+            Assert.Equal(-Errno.EAGAIN, Sys.Receive((int)local.Handle, data, buffer.Length, null, 0)); // saves EAGAIN
+        // More fds than RLIMIT_NOFILE: poll fails with EINVAL before looking at the array.
+        PollFd entry = default;
+        Assert.Equal(-Errno.EINVAL, Sys.Poll(&entry, -1, 0));
+    }
+
     [Fact]
     public void Translate_ErrorsAndHangUpsMeanBothDirections_UrgentDataMeansReadable()
     {

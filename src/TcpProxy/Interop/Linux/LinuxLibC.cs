@@ -36,6 +36,11 @@ internal static unsafe partial class LinuxLibC
         public AddrInfo* Next;
     }
 
+    // Tmds.LibC 0.5.0 binds poll without SetLastError, so its errno would be
+    // the last one saved by some earlier call (an EAGAIN from recv, typically).
+    [LibraryImport(LibC, EntryPoint = "poll", SetLastError = true)]
+    public static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
+
     [LibraryImport(LibC, EntryPoint = "getrlimit", SetLastError = true)]
     public static partial int GetRLimit(int resource, RLimit* limit);
 

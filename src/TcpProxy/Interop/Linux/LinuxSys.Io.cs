@@ -51,5 +51,9 @@ internal static unsafe partial class LinuxSys
         return rc < 0 ? rc : (long)value;
     }
 
-    public static int Poll(PollFd* fds, int count, int timeoutMs) => Result(poll((pollfd*)fds, (ulong_t)(ulong)count, timeoutMs));
+    public static int Poll(PollFd* fds, int count, int timeoutMs)
+    {
+        int rc = LinuxLibC.Poll(fds, (nuint)(uint)count, timeoutMs);
+        return rc >= 0 ? rc : -System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+    }
 }
