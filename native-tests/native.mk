@@ -9,7 +9,7 @@ REFPROXY_BIN := $(NATIVE_BUILD)/refproxy
 STRESS_BIN   := $(NATIVE_BUILD)/stress
 STRESS_ARGS  ?=
 
-.PHONY: grader refproxy stress-tool native-test native-test-portable stress demo native-ensure-socat
+.PHONY: grader refproxy stress-tool native-test native-test-poll native-test-portable stress demo native-ensure-socat
 
 grader: $(GRADER_BIN)
 refproxy: $(REFPROXY_BIN)
@@ -43,6 +43,13 @@ native-test: $(TCPPROXY) $(GRADER_BIN) $(REFPROXY_BIN) $(STRESS_BIN) native-ensu
 	$(NATIVE_DIR)/native-test.sh $(GRADER_BIN) $(TCPPROXY) $(REFPROXY_BIN) $(STRESS_BIN)
 endif
 
+# ./tcpproxy on the poll backend, every phase: a wrapper adds --poller poll (exec keeps
+# the PID the grader signals).
+TCPPROXY_POLL := $(BUILD)/tcpproxy-poll
+native-test-poll: $(TCPPROXY) $(GRADER_BIN)
+	@printf '#!/bin/sh\nexec "%s" "$$@" --poller poll\n' "$(TCPPROXY)" > $(TCPPROXY_POLL) && chmod +x $(TCPPROXY_POLL)
+	$(GRADER_BIN) --extra $(TCPPROXY_POLL)
+
 # The grader as macOS compiles it (POSIX stand-ins for epoll, /proc, prctl, accept4:
 # grader/compat.h), built and run here so that code is exercised on every make test.
 GRADER_PORTABLE_BIN := $(NATIVE_BUILD)/test-tcpproxy-portable
@@ -54,9 +61,9 @@ native-test-portable: $(TCPPROXY) $(GRADER_PORTABLE_BIN)
 	$(GRADER_PORTABLE_BIN) --extra $(TCPPROXY)
 
 ifeq ($(UNAME_S),Darwin)
-TEST_TARGETS += native-test
+TEST_TARGETS += native-test native-test-poll
 else
-TEST_TARGETS += native-test native-test-portable
+TEST_TARGETS += native-test native-test-poll native-test-portable
 endif
 
 # 9 000 connections by default (the proxy holds 2 per pair under a hard limit of 20 000).

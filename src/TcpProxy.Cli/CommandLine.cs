@@ -5,6 +5,7 @@ using System.CommandLine.Parsing;
 using System.Globalization;
 using System.IO;
 using TcpProxy.Proxy;
+using TcpProxy.Reactor;
 
 namespace TcpProxy.Cli;
 
@@ -98,13 +99,16 @@ internal static class CommandLine
                 value = text;
                 return ValueParsers.TryNonEmpty(text, "address", out problem);
             });
+        var poller = Valued<PollerKind?>("--poller", "auto|epoll|kqueue|poll", null,
+            "Readiness backend: the system's own (auto: epoll on Linux, kqueue on macOS), or poll(2), the POSIX fallback (default: auto).",
+            TryPoller);
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log one line per connection opened and closed." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Log only errors that stop the proxy." };
 
         var root = new RootCommand("An asynchronous TCP proxy: forwards every client connection to the destination, both ways.")
         {
             destinationHost, destinationPort, listenPort, bufferSize, stallTimeout, connectTimeout, idleTimeout, drainTimeout, maxConnections,
-            accessLog, logFormat, metrics, sendProxy, bind, verbose, quiet,
+            accessLog, logFormat, metrics, sendProxy, bind, poller, verbose, quiet,
         };
 
         ParseResult result = root.Parse(args);
@@ -151,6 +155,7 @@ internal static class CommandLine
             AccessLogPath = result.GetValue(accessLog),
             AccessLogFormat = result.GetValue(logFormat) ?? AccessLogFormat.Text,
             LogLevel = result.GetValue(verbose) ? LogLevel.Verbose : result.GetValue(quiet) ? LogLevel.Quiet : LogLevel.Normal,
+            Poller = result.GetValue(poller) ?? PollerKind.Auto,
         };
         return new ParsedCommandLine(options, ExitCodes.Success);
     }
@@ -159,6 +164,22 @@ internal static class CommandLine
     {
         value = text;
         return ValueParsers.TryNonEmpty(text, "host name", out problem);
+    }
+
+    /// <summary>A backend name; one this operating system lacks (kqueue on Linux, epoll on macOS) is a usage error too.</summary>
+    private static bool TryPoller(string text, out PollerKind? value, out string? problem)
+    {
+        value = null;
+        if (!ValueParsers.TryChoice(text, ["auto", "epoll", "kqueue", "poll"], out int index, out problem))
+            return false;
+        var kind = (PollerKind)index;
+        if (!PollerFactory.IsAvailable(kind))
+        {
+            problem = "'" + text + "' is not available on " + PollerFactory.OperatingSystemName;
+            return false;
+        }
+        value = kind;
+        return true;
     }
 
     private static TryParse<double> Seconds(double min, bool allowZero) =>

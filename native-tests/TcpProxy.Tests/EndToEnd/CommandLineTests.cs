@@ -105,6 +105,11 @@ public sealed class CommandLineTests
         { "--max-connections", "2.5" },
         { "--max-connections", "many" },
         { "--max-connections", "2147483648" },
+        { "--poller", "select" },
+        { "--poller", "EPOLL" },
+        { "--poller", "" },
+        // The backend this system lacks: kqueue on Linux, epoll on macOS.
+        { "--poller", OperatingSystem.IsMacOS() ? "epoll" : "kqueue" },
     };
 
     /// <summary>An option given without its value, or twice, or one that does not exist: the same one-line style.</summary>
@@ -118,6 +123,7 @@ public sealed class CommandLineTests
     [InlineData("--drain-timeout: missing value", "--drain-timeout")]
     [InlineData("--metrics: missing value", "--metrics")]
     [InlineData("--send-proxy: missing value", "--send-proxy")]
+    [InlineData("--poller: missing value", "--poller")]
     [InlineData("--access-log: missing value", "--access-log")]
     [InlineData("--access-log: empty path", "--access-log", "")]
     [InlineData("--log-format: missing value", "--log-format")]

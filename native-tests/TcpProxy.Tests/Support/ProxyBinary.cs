@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 
 namespace TcpProxy.Tests.Support;
@@ -8,6 +9,26 @@ public static class ProxyBinary
 {
     // Located on each use (a few stat calls), so a missing binary fails each test with a plain message.
     public static string Path => Locate();
+
+    /// <summary>
+    /// $TCPPROXY_EXTRA_ARGS, split on white space: appended to every proxy a test
+    /// starts to forward traffic (not to the command-line tests), so one suite
+    /// runs against each backend — `make dotnet-test-poll` sets "--poller poll".
+    /// </summary>
+    public static IReadOnlyList<string> ExtraArguments { get; } =
+        (Environment.GetEnvironmentVariable("TCPPROXY_EXTRA_ARGS") ?? "").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>The extra arguments, unless the test sets one of their options itself (it knows better).</summary>
+    public static IEnumerable<string> ExtraArgumentsBeside(IEnumerable<string> options)
+    {
+        var given = new HashSet<string>(options);
+        foreach (string extra in ExtraArguments)
+        {
+            if (extra.StartsWith('-') && given.Contains(extra))
+                return Array.Empty<string>();
+        }
+        return ExtraArguments;
+    }
 
     static string Locate()
     {

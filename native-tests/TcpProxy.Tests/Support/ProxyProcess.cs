@@ -81,6 +81,7 @@ public sealed class ProxyProcess : IDisposable
                 listenPort.ToString(CultureInfo.InvariantCulture),
             };
             arguments.AddRange(options);
+            arguments.AddRange(ProxyBinary.ExtraArgumentsBeside(options));
 
             var proxy = new ProxyProcess(launcher, arguments, listenPort);
             if (proxy.WaitUntilListening(out string why)) return proxy;

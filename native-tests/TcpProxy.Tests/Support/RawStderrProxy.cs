@@ -58,6 +58,7 @@ public sealed class RawStderrProxy : IDisposable
         info.ArgumentList.Add(port.ToString(CultureInfo.InvariantCulture));
         info.ArgumentList.Add(listenPort.ToString(CultureInfo.InvariantCulture));
         foreach (string option in options) info.ArgumentList.Add(option);
+        foreach (string option in ProxyBinary.ExtraArgumentsBeside(options)) info.ArgumentList.Add(option);
     }
 
     static RawStderrProxy Start(Func<int, ProcessStartInfo> describe)

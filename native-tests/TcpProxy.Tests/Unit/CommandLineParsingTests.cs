@@ -26,7 +26,32 @@ public sealed class CommandLineParsingTests
         Assert.Equal(TimeSpan.FromSeconds(10), options.StallTimeout);
         Assert.Null(options.BindAddress);
         Assert.Equal(LogLevel.Normal, options.LogLevel);
+        Assert.Equal(PollerKind.Auto, options.Poller);
         Assert.Equal("", error);
+    }
+
+    [Theory]
+    [InlineData("auto", PollerKind.Auto)]
+    [InlineData("poll", PollerKind.Poll)]
+    public void Poller_IsApplied(string name, PollerKind expected)
+    {
+        (ParsedCommandLine result, _, _) = Parse("host", "80", "3000", "--poller", name);
+        Assert.Equal(expected, Assert.IsType<ProxyOptions>(result.Options).Poller);
+    }
+
+    [Fact]
+    public void Poller_TheSystemsOwnBackend_IsAccepted_TheOtherIsAUsageError()
+    {
+        (string own, PollerKind ownKind, string other) = OperatingSystem.IsMacOS()
+            ? ("kqueue", PollerKind.Kqueue, "epoll")
+            : ("epoll", PollerKind.Epoll, "kqueue");
+        (ParsedCommandLine accepted, _, _) = Parse("host", "80", "3000", "--poller", own);
+        Assert.Equal(ownKind, Assert.IsType<ProxyOptions>(accepted.Options).Poller);
+
+        (ParsedCommandLine refused, _, string error) = Parse("host", "80", "3000", "--poller", other);
+        Assert.Null(refused.Options);
+        Assert.Equal(2, refused.ExitCode);
+        Assert.StartsWith($"tcpproxy: --poller: '{other}' is not available on {(OperatingSystem.IsMacOS() ? "macOS" : "Linux")} (usage:", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -56,6 +81,7 @@ public sealed class CommandLineParsingTests
     [InlineData("--stall-timeout: '0' is out of range (0.01 to 604800 seconds)", "host", "80", "3000", "--stall-timeout", "0")]
     [InlineData("--verbose and --quiet exclude each other", "host", "80", "3000", "-v", "-q")]
     [InlineData("--nope: unknown option", "host", "80", "3000", "--nope")]
+    [InlineData("--poller: 'select' is not one of auto, epoll, kqueue, poll", "host", "80", "3000", "--poller", "select")]
     public void BadCommandLine_IsOneLineNamingTheProblem_ExitCode2(string expected, params string[] args)
     {
         (ParsedCommandLine result, _, string error) = Parse(args);

@@ -13,6 +13,9 @@ public static class PollerFactory
         _ => true,
     };
 
+    /// <summary>"Linux", "macOS"...: where a backend is or is not available, for messages.</summary>
+    public static string OperatingSystemName => Sys.OperatingSystemName;
+
     /// <summary>What <see cref="PollerKind.Auto"/> means here: epoll on Linux, kqueue on macOS, else poll.</summary>
     public static PollerKind Resolve(PollerKind kind) =>
         kind != PollerKind.Auto ? kind : Sys.HasEpoll ? PollerKind.Epoll : Sys.HasKqueue ? PollerKind.Kqueue : PollerKind.Poll;
@@ -32,7 +35,7 @@ public static class PollerFactory
         kind = Resolve(kind);
         if (!IsAvailable(kind))
         {
-            error = NameOf(kind) + " is not available on " + Sys.OperatingSystemName;
+            error = NameOf(kind) + " is not available on " + OperatingSystemName;
             return null;
         }
         int errno = 0;
