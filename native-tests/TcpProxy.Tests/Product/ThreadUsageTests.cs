@@ -44,7 +44,7 @@ public sealed class ThreadUsageTests : EndToEndTest
     /// reads its signals from a signalfd instead: after each signal has been
     /// handled — SIGUSR1's counters line is the proof — no thread was added.
     /// </summary>
-    [Fact]
+    [LinuxFact("a signalfd, and threads counted in /proc/PID/task")]
     public void Signals_AreHandledWithoutAnyNewThread()
     {
         var server = StartEchoServer();
