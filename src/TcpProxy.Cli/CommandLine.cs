@@ -40,6 +40,9 @@ internal static class CommandLine
                 value = (int)parsed;
                 return ok;
             });
+        var bufferMemory = Valued("--buffer-memory", "bytes", 0L,
+            "Upper bound on all ring buffers together (e.g. 64M); a direction that needs a buffer beyond it stops reading until one frees up. 0 = only memory.",
+            (string text, out long value, out string? problem) => ValueParsers.TryByteCount(text, 0, long.MaxValue / 2, out value, out problem));
         var stallTimeout = Valued("--stall-timeout", "seconds", ProxyOptions.DefaultStallTimeout.TotalSeconds,
             "Seconds buffered data may stay unwritable before the pair is aborted (fractions allowed).",
             Seconds(0.01, allowZero: false));
@@ -107,7 +110,7 @@ internal static class CommandLine
 
         var root = new RootCommand("An asynchronous TCP proxy: forwards every client connection to the destination, both ways.")
         {
-            destinationHost, destinationPort, listenPort, bufferSize, stallTimeout, connectTimeout, idleTimeout, drainTimeout, maxConnections,
+            destinationHost, destinationPort, listenPort, bufferSize, bufferMemory, stallTimeout, connectTimeout, idleTimeout, drainTimeout, maxConnections,
             accessLog, logFormat, metrics, sendProxy, bind, poller, verbose, quiet,
         };
 
@@ -132,6 +135,9 @@ internal static class CommandLine
             problem = "--buffer-size: '" + result.GetValue(bufferSize).ToString(CultureInfo.InvariantCulture) + "' is too small for --send-proxy "
                 + (version == ProxyProtocolVersion.V1 ? "v1" : "v2") + " (at least "
                 + ProxyProtocolHeader.MaxLength(version).ToString(CultureInfo.InvariantCulture) + " bytes, the longest header)";
+        if (problem is null && result.GetValue(bufferMemory) is long memory && memory != 0 && memory < result.GetValue(bufferSize))
+            problem = "--buffer-memory: '" + result.GetResult(bufferMemory)!.Tokens[0].Value + "' is less than one buffer (--buffer-size "
+                + result.GetValue(bufferSize).ToString(CultureInfo.InvariantCulture) + ")";
         if (problem is not null)
         {
             error.WriteLine("tcpproxy: " + problem + " (" + Usage + ")");
@@ -144,6 +150,7 @@ internal static class CommandLine
             ListenPort = result.GetValue(listenPort),
             BindAddress = result.GetValue(bind),
             BufferSize = result.GetValue(bufferSize),
+            BufferMemory = result.GetValue(bufferMemory),
             StallTimeout = TimeSpan.FromSeconds(result.GetValue(stallTimeout)),
             ConnectTimeout = TimeSpan.FromSeconds(result.GetValue(connectTimeout)),
             IdleTimeout = TimeSpan.FromSeconds(result.GetValue(idleTimeout)),

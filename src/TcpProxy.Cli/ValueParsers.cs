@@ -40,6 +40,37 @@ internal static class ValueParsers
     }
 
     /// <summary>
+    /// A byte count, "1048576", or with a binary suffix: "512K", "64M", "2G"
+    /// (KiB, MiB, GiB), within [min, max].
+    /// </summary>
+    public static bool TryByteCount(string text, long min, long max, out long value, out string? problem)
+    {
+        long scale = 1;
+        string digits = text;
+        if (text.Length > 1)
+        {
+            char suffix = char.ToUpperInvariant(text[^1]);
+            scale = suffix switch { 'K' => 1L << 10, 'M' => 1L << 20, 'G' => 1L << 30, _ => 1 };
+            if (scale > 1)
+                digits = text[..^1];
+        }
+        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long count) || count > max / scale)
+        {
+            value = 0;
+            problem = Quote(text) + (IsSignedDigits(digits) ? " is out of range (" + Range(min, max) + " bytes)" : " is not a byte count (e.g. 1048576, 512K, 64M, 2G)");
+            return false;
+        }
+        value = count * scale;
+        if (value < min)
+        {
+            problem = Quote(text) + " is out of range (" + Range(min, max) + " bytes)";
+            return false;
+        }
+        problem = null;
+        return true;
+    }
+
+    /// <summary>
     /// Seconds with fractions, "0.5" or "10". <paramref name="allowZero"/> lets 0
     /// mean "off" while positive values must still reach <paramref name="min"/>.
     /// </summary>

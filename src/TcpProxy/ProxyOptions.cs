@@ -38,6 +38,9 @@ public sealed record ProxyOptions
     /// <summary>Ring buffer capacity per direction: the high-water mark.</summary>
     public int BufferSize { get; init; } = DefaultBufferSize;
 
+    /// <summary>Most bytes all ring buffers together may take; 0: no limit but memory. A direction that needs one beyond it waits.</summary>
+    public long BufferMemory { get; init; }
+
     /// <summary>Buffered data that cannot be written for this long aborts the pair.</summary>
     public TimeSpan StallTimeout { get; init; } = DefaultStallTimeout;
 

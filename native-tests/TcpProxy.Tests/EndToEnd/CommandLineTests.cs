@@ -67,6 +67,11 @@ public sealed class CommandLineTests
         { "--buffer-size", "0" },
         { "--buffer-size", "-5" },
         { "--buffer-size", "67108865" },
+        { "--buffer-memory", "lots" },
+        { "--buffer-memory", "-1" },
+        { "--buffer-memory", "1.5M" },
+        { "--buffer-memory", "64T" },
+        { "--buffer-memory", "99999999999G" },
         { "--stall-timeout", "abc" },
         { "--stall-timeout", "-1" },
         { "--stall-timeout", "0" },
@@ -130,6 +135,8 @@ public sealed class CommandLineTests
     [InlineData("--log-format: 'json' needs --access-log", "--log-format", "json")]
     [InlineData("--buffer-size: '100' is too small for --send-proxy v1", "--send-proxy", "v1", "--buffer-size", "100")]
     [InlineData("--buffer-size: '51' is too small for --send-proxy v2", "--send-proxy", "v2", "--buffer-size", "51")]
+    [InlineData("--buffer-memory: '4K' is less than one buffer (--buffer-size 8192)", "--buffer-memory", "4K")]
+    [InlineData("--buffer-memory: missing value", "--buffer-memory")]
     [InlineData("--bind: empty address", "--bind", "")]
     [InlineData("--buffer-size: given more than once", "--buffer-size", "1024", "--buffer-size", "2048")]
     [InlineData("--nope: unknown option", "--nope")]

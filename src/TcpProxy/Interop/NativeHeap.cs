@@ -13,6 +13,17 @@ public static unsafe class NativeHeap
     /// <summary>size bytes of uninitialised memory, or null when none is left.</summary>
     public static byte* TryAllocate(int size) => Platform.IsDarwin ? DarwinSys.Malloc((nuint)size) : LinuxSys.Malloc((nuint)size);
 
+    /// <summary>size bytes aligned to alignment (a power of two, e.g. the page size), or null; free with <see cref="Free"/>.</summary>
+    public static byte* TryAllocateAligned(long size, int alignment) =>
+        Platform.IsDarwin ? DarwinSys.AllocateAligned((nuint)size, (nuint)alignment) : LinuxSys.AllocateAligned((nuint)size, (nuint)alignment);
+
+    /// <summary>
+    /// Gives the pages of [address, address+length) back to the kernel while
+    /// keeping the range allocated: the next touch gets fresh pages. Returns 0 or -errno.
+    /// </summary>
+    public static int DiscardPages(byte* address, long length) =>
+        Platform.IsDarwin ? DarwinSys.DiscardPages(address, (nuint)length) : LinuxSys.DiscardPages(address, (nuint)length);
+
     public static void Free(byte* memory)
     {
         if (Platform.IsDarwin)

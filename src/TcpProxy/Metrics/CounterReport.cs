@@ -23,7 +23,9 @@ public static class CounterReport
         Append(line, counters.BytesDown).Append("; connect failures ");
         Append(line, counters.ConnectFailures).Append(", accept pauses ");
         Append(line, counters.AcceptPauses).Append(", buffered bytes ");
-        Append(line, counters.BufferedBytes).Append("; log lines dropped ");
+        Append(line, counters.BufferedBytes).Append(", buffers in use ");
+        Append(line, context.BufferPool.BlocksInUse).Append(", buffer waits ");
+        Append(line, context.BufferWaits).Append("; log lines dropped ");
         Append(line, context.Log.Writer?.DroppedLines ?? 0);
         if (context.AccessLog is AccessLog accessLog && accessLog.Writer != context.Log.Writer)
             Append(line.Append(", access log lines dropped "), accessLog.Writer.DroppedLines);

@@ -28,6 +28,12 @@ public static class ProxyMetrics
             .Sample("tcpproxy_accept_pauses_total", counters.AcceptPauses);
         writer.Family("tcpproxy_buffered_bytes", "gauge", "Bytes read and not yet written, in every ring buffer.")
             .Sample("tcpproxy_buffered_bytes", counters.BufferedBytes);
+        writer.Family("tcpproxy_buffers_in_use", "gauge", "Ring buffers lent to directions now: one per direction with data in flight.")
+            .Sample("tcpproxy_buffers_in_use", context.BufferPool.BlocksInUse);
+        writer.Family("tcpproxy_buffer_memory_bytes", "gauge", "Bytes of ring-buffer memory taken from the system (in use and pooled).")
+            .Sample("tcpproxy_buffer_memory_bytes", context.BufferPool.BlocksCarved * context.BufferPool.BlockSize);
+        writer.Family("tcpproxy_buffer_waits_total", "counter", "Times a direction stopped reading because no ring buffer was free (--buffer-memory, or out of memory).")
+            .Sample("tcpproxy_buffer_waits_total", context.BufferWaits);
 
         writer.Family("tcpproxy_log_lines_dropped_total", "counter", "Log lines lost because the destination was full or failed: stderr, and the access log when it is a file.")
             .Sample("tcpproxy_log_lines_dropped_total", "log", "stderr", context.Log.Writer?.DroppedLines ?? 0);

@@ -4,8 +4,8 @@ using TcpProxy.Reactor;
 namespace TcpProxy.Proxy;
 
 /// <summary>
-/// One accepted client from accept to close: first its <see cref="Connector"/>,
-/// then its <see cref="ProxyPair"/>. Every open one is on the context's
+/// One accepted client from accept to close (a <see cref="ProxyPair"/>,
+/// connecting, then forwarding). Every open one is on the context's
 /// <see cref="ConnectionList"/>, so the drain can count and abort them.
 /// It answers for the faults of its callbacks (<see cref="IFaultOwner"/>).
 /// </summary>
@@ -16,23 +16,33 @@ public abstract class ClientConnection : IFaultOwner
 
     protected ClientConnection(long number, string? peerName, long acceptedMs)
     {
+        Reopen(number, peerName, acceptedMs);
+    }
+
+    /// <summary>A pooled connection object gets its identity when it is taken for a client.</summary>
+    protected ClientConnection()
+    {
+    }
+
+    protected void Reopen(long number, string? peerName, long acceptedMs)
+    {
         Number = number;
         PeerName = peerName;
         AcceptedMs = acceptedMs;
     }
 
     /// <summary>Numbers connections in the log, from 1.</summary>
-    public long Number { get; }
+    public long Number { get; private set; }
 
     /// <summary>"127.0.0.1:5000"; null unless a log that shows it is enabled.</summary>
-    public string? PeerName { get; }
+    public string? PeerName { get; private set; }
 
-    public long AcceptedMs { get; }
+    public long AcceptedMs { get; private set; }
 
     /// <summary>The next open connection on the context's list.</summary>
     public ClientConnection? NextOpen { get; internal set; }
 
-    /// <summary>Still connecting to the destination (a <see cref="Connector"/>), not forwarding yet.</summary>
+    /// <summary>Still connecting to the destination, not forwarding yet.</summary>
     public abstract bool IsConnecting { get; }
 
     /// <summary>Ends the connection at once with RST to both peers.</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using TcpProxy.Interop;
 using TcpProxy.Reactor;
 
@@ -9,23 +10,25 @@ namespace TcpProxy.Proxy;
 /// write from the ring to the sink at once, pass the source's EOF on as
 /// shutdown(SHUT_WR) once the ring is drained, and abort the pair when
 /// buffered data could not be written for the stall timeout.
+///
+/// The ring borrows a block from the context's <see cref="BufferMemory"/>
+/// only while it holds data and gives it back the moment it drains, so an
+/// idle direction holds no buffer. The direction is its own stall timer (an
+/// intrusive <see cref="WheelTimer"/>) and is reused with its pooled pair.
 /// </summary>
-internal sealed unsafe class Direction
+internal sealed unsafe class Direction : WheelTimer
 {
     // Reads per callback before yielding to other fds (libuv uses 32 for the same reason).
     private const int ReadBudget = 16;
 
     private readonly ProxyPair _pair;
+    private readonly ProxyContext _context;
     private readonly Reactor.Reactor _reactor;
     private readonly ProxyCounters _counters;
     private readonly bool _isUpstream;
-    private readonly int _source;
-    private readonly int _sink;
     private readonly RingBuffer _ring;
-    private readonly WheelTimer _stallTimer;
-    private readonly long _stallTimeoutMs;
-    private readonly Action _onSourceReadable;
-    private readonly Action _onSinkWritable;
+    private int _source;
+    private int _sink;
     private long _lastProgressMs;
     private bool _reading;
     private bool _waitingForSink;
@@ -38,27 +41,35 @@ internal sealed unsafe class Direction
     // Bytes at the front of the ring that the proxy wrote itself (a PROXY
     // protocol header): not counted as forwarded.
     private int _uncounted;
+    // A PROXY protocol header to send before anything else, once a buffer is granted.
+    private byte[]? _preload;
 
-    public Direction(ProxyPair pair, ProxyContext context, int source, int sink, RingBuffer ring, bool isUpstream)
+    // The context's list of directions waiting for a buffer (intrusive).
+    internal Direction? NextWaiting;
+    internal Direction? PreviousWaiting;
+    internal bool IsWaitingForBuffer;
+
+    public Direction(ProxyPair pair, ProxyContext context, bool isUpstream)
     {
         _pair = pair;
+        _context = context;
         _reactor = context.Reactor;
         _counters = context.Counters;
         _isUpstream = isUpstream;
-        _source = source;
-        _sink = sink;
-        _ring = ring;
-        _stallTimeoutMs = context.StallTimeoutMs;
-        _onSourceReadable = OnSourceReadable;
-        _onSinkWritable = OnSinkWritable;
-        _stallTimer = new WheelTimer(_reactor.Guarded(pair, OnStallTimer));
+        _ring = new RingBuffer(context.BufferSize);
     }
 
     /// <summary>"up" (client to server) or "down"; for logs.</summary>
     public string Name => _isUpstream ? "up" : "down";
 
+    /// <summary>The ring a granted block goes to (only <see cref="BufferMemory"/> calls this).</summary>
+    internal RingBuffer RingForGrant() => _ring;
+
     /// <summary>Bytes read and not yet written.</summary>
     public int Buffered => _ring.Count;
+
+    /// <summary>Whether the direction holds a buffer block now.</summary>
+    public bool HoldsBuffer => _ring.HasMemory;
 
     public long BytesForwarded { get; private set; }
 
@@ -71,45 +82,88 @@ internal sealed unsafe class Direction
 
     public bool IsFinished => SinkShutDown;
 
-    public void Start()
+    /// <summary>Readies a pooled direction for a new connection's fds.</summary>
+    public void Open(int source, int sink)
     {
-        ResumeReading();
-        if (_ring.IsEmpty)
-            return;
-        // Preloaded bytes go first, as soon as the sink is writable (the loop calls back).
-        StartStallClock();
-        _waitingForSink = true;
-        _reactor.SetCallback(_sink, IoEvents.Writable, _onSinkWritable);
+        _source = source;
+        _sink = sink;
+        _reading = _waitingForSink = _moreExpected = _sinkCorked = false;
+        SourceEnded = SinkShutDown = false;
+        SourceError = 0;
+        BytesForwarded = 0;
+        _uncounted = 0;
+        _preload = null;
     }
 
     /// <summary>
     /// Puts bytes of the proxy's own ahead of everything the source sends (the
-    /// PROXY protocol header); before <see cref="Start"/>, into an empty ring
+    /// PROXY protocol header); before <see cref="Start"/>. The buffer must be
     /// at least that large (the command line sees to it).
     /// </summary>
-    public void Preload(ReadOnlySpan<byte> bytes)
+    public void Preload(byte[] bytes)
     {
-        _ring.GetFreeSegments(out byte* first, out int firstLength, out _, out _);
-        if (!_ring.IsEmpty || firstLength < bytes.Length)
-            throw new InvalidOperationException("a preload needs an empty ring of at least " + bytes.Length + " bytes");
-        bytes.CopyTo(new Span<byte>(first, firstLength));
-        _ring.Commit(bytes.Length);
-        _counters.BufferedBytes += bytes.Length;
-        _uncounted = bytes.Length;
+        if (bytes.Length > _ring.Capacity)
+            throw new InvalidOperationException("a preload needs a ring of at least " + bytes.Length + " bytes");
+        _preload = bytes;
     }
 
-    /// <summary>Releases the ring and the timer; the pair closes the fds.</summary>
+    public void Start()
+    {
+        if (_preload != null && !_ring.HasMemory && !_context.BufferMemory.TryAttach(this, _ring))
+            return; // BufferGranted starts it
+        StartWithBuffer();
+    }
+
+    /// <summary>The buffer this direction waited for is attached: carry on where it stopped.</summary>
+    public void BufferGranted()
+    {
+        if (_preload != null)
+        {
+            StartWithBuffer();
+            return;
+        }
+        ResumeReading();
+    }
+
+    private void StartWithBuffer()
+    {
+        if (_preload != null)
+        {
+            _ring.GetFreeSegments(out byte* first, out int firstLength, out _, out _);
+            _preload.CopyTo(new Span<byte>(first, firstLength));
+            _ring.Commit(_preload.Length);
+            _counters.BufferedBytes += _preload.Length;
+            _uncounted = _preload.Length;
+            _preload = null;
+            // The header goes first, as soon as the sink is writable (the loop calls back).
+            StartStallClock();
+            _waitingForSink = true;
+            _reactor.Watch(_sink, IoEvents.Writable, true);
+        }
+        ResumeReading();
+    }
+
+    /// <summary>Cancels the timer and gives the buffer back, dropping what it held; the pair closes the fds.</summary>
     public void Release()
     {
-        _reactor.Timers.Cancel(_stallTimer);
+        _reactor.Timers.Cancel(this);
         _counters.BufferedBytes -= _ring.Count;
-        _ring.Dispose();
+        _context.BufferMemory.Forget(this);
+        if (_ring.HasMemory)
+            _context.BufferMemory.Return(_ring, discardData: true);
+        _preload = null;
     }
 
-    private void OnSourceReadable()
+    public void OnSourceReadable()
     {
         for (int i = 0; i < ReadBudget; i++)
         {
+            if (!_ring.HasMemory && !_context.BufferMemory.TryAttach(this, _ring))
+            {
+                // No buffer free: back-pressure; BufferGranted resumes reading.
+                PauseReading();
+                return;
+            }
             if (_ring.IsFull)
             {
                 // High-water mark: stop reading until the sink drains some of it.
@@ -150,6 +204,7 @@ internal sealed unsafe class Direction
                 _moreExpected = false;
                 if (_sinkCorked && _ring.IsEmpty)
                     Uncork();
+                ReturnBufferIfEmpty();
                 return;
             }
             // A read error ends this direction like EOF; the other one carries on.
@@ -158,10 +213,10 @@ internal sealed unsafe class Direction
         }
     }
 
-    private void OnSinkWritable()
+    public void OnSinkWritable()
     {
         _waitingForSink = false;
-        _reactor.SetCallback(_sink, IoEvents.Writable, null);
+        _reactor.Watch(_sink, IoEvents.Writable, false);
         Flush();
     }
 
@@ -210,11 +265,23 @@ internal sealed unsafe class Direction
             _pair.Abort(CloseReason.WriteError, errno, "write to " + _pair.SideName(_sink) + " failed");
             return false;
         }
-        if (_ring.IsEmpty && SourceEnded)
-            return ShutdownSink();
-        if (!_reading && !SourceEnded && !_ring.IsFull)
+        if (_ring.IsEmpty)
+        {
+            // Drained: an idle direction holds no buffer.
+            ReturnBufferIfEmpty();
+            if (SourceEnded)
+                return ShutdownSink();
+        }
+        if (!_reading && !SourceEnded && !IsWaitingForBuffer && !_ring.IsFull)
             ResumeReading();
         return true;
+    }
+
+    /// <summary>A drained direction holds no buffer: give the block back (to a waiting direction first).</summary>
+    private void ReturnBufferIfEmpty()
+    {
+        if (_ring.IsEmpty && _ring.HasMemory)
+            _context.BufferMemory.Return(_ring, discardData: false);
     }
 
     /// <summary>The source ran dry after a MSG_MORE write: push what the kernel held back.</summary>
@@ -229,19 +296,21 @@ internal sealed unsafe class Direction
     {
         _reactor.ClearReady(_sink, IoEvents.Writable);
         _waitingForSink = true;
-        _reactor.SetCallback(_sink, IoEvents.Writable, _onSinkWritable);
+        _reactor.Watch(_sink, IoEvents.Writable, true);
     }
 
     private void PauseReading()
     {
         _reading = false;
-        _reactor.SetCallback(_source, IoEvents.Readable, null);
+        _reactor.Watch(_source, IoEvents.Readable, false);
     }
 
     private void ResumeReading()
     {
+        if (SourceEnded)
+            return;
         _reading = true;
-        _reactor.SetCallback(_source, IoEvents.Readable, _onSourceReadable);
+        _reactor.Watch(_source, IoEvents.Readable, true);
     }
 
     private void EndSource(int errno)
@@ -251,7 +320,10 @@ internal sealed unsafe class Direction
         SourceError = errno;
         PauseReading();
         if (_ring.IsEmpty)
+        {
+            ReturnBufferIfEmpty();
             ShutdownSink();
+        }
     }
 
     /// <summary>Passes the source's EOF on; returns false when that finished the pair.</summary>
@@ -260,7 +332,7 @@ internal sealed unsafe class Direction
         if (SinkShutDown)
             return true;
         SinkShutDown = true;
-        _reactor.Timers.Cancel(_stallTimer);
+        _reactor.Timers.Cancel(this);
         int rc = Sys.ShutdownWrite(_sink);
         // ENOTCONN: the peer reset already; the other direction will see it on its read.
         if (rc < 0 && _pair.Log.IsVerbose)
@@ -271,8 +343,20 @@ internal sealed unsafe class Direction
     private void StartStallClock()
     {
         _lastProgressMs = _reactor.NowMs;
-        if (!_stallTimer.IsArmed)
-            _reactor.Timers.Arm(_stallTimer, _lastProgressMs + _stallTimeoutMs);
+        if (!IsArmed)
+            _reactor.Timers.Arm(this, _lastProgressMs + _context.StallTimeoutMs);
+    }
+
+    protected internal override void Fire()
+    {
+        try
+        {
+            OnStallTimer();
+        }
+        catch (Exception exception)
+        {
+            _reactor.ReportTimerFault(_pair, exception);
+        }
     }
 
     private void OnStallTimer()
@@ -280,9 +364,9 @@ internal sealed unsafe class Direction
         if (_ring.IsEmpty)
             return;
         long stalledMs = _reactor.NowMs - _lastProgressMs;
-        if (stalledMs >= _stallTimeoutMs)
-            _pair.Abort(CloseReason.Stall, 0, "stalled: " + _ring.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) + " B buffered " + Name + " unwritten for " + (stalledMs / 1000.0).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " s");
+        if (stalledMs >= _context.StallTimeoutMs)
+            _pair.Abort(CloseReason.Stall, 0, "stalled: " + _ring.Count.ToString(CultureInfo.InvariantCulture) + " B buffered " + Name + " unwritten for " + (stalledMs / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " s");
         else
-            _reactor.Timers.Arm(_stallTimer, _lastProgressMs + _stallTimeoutMs);
+            _reactor.Timers.Arm(this, _lastProgressMs + _context.StallTimeoutMs);
     }
 }

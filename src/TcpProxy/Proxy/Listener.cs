@@ -6,7 +6,7 @@ namespace TcpProxy.Proxy;
 
 /// <summary>
 /// The listening socket: accepts until EAGAIN (within a budget per callback)
-/// and starts a <see cref="Connector"/> per client. Accepting pauses while
+/// and hands each client to a pooled <see cref="ProxyPair"/>. Accepting pauses while
 /// any reason to hold clients back holds (<see cref="MayAccept"/>); pending
 /// clients then wait in the kernel's backlog, never reset:
 /// - descriptors: it accepts only while it holds a spare descriptor
@@ -214,9 +214,9 @@ public sealed class Listener : IDisposable, IFaultOwner
             Sys.GetSocketName(fd, ref local);
             proxyHeader = ProxyProtocolHeader.Build(_context.SendProxy, peer, local);
         }
-        var connector = new Connector(_context, fd, number, peerName, proxyHeader);
+        ProxyPair pair = _context.Pairs.Rent();
         _unclaimedClient = -1;
-        connector.Start();
+        pair.Connect(fd, number, peerName, proxyHeader);
     }
 
     /// <summary>A callback of the listener threw: the client in hand, if any, is reset; accepting goes on.</summary>

@@ -21,6 +21,8 @@ public sealed class ProxyContext
         IdleTimeoutMs = (long)options.IdleTimeout.TotalMilliseconds;
         MaxConnections = options.MaxConnections;
         SendProxy = options.SendProxy;
+        BufferMemory = new BufferMemory(options.BufferSize, options.BufferMemory, reactor, log);
+        Pairs = new PairPool(this);
     }
 
     public Reactor.Reactor Reactor { get; }
@@ -74,16 +76,23 @@ public sealed class ProxyContext
     /// <summary>The listener's spare descriptor; see <see cref="Proxy.DescriptorReserve"/>.</summary>
     internal DescriptorReserve DescriptorReserve { get; } = new();
 
-    /// <summary>Clients reset because their ring buffers could not be allocated, and the log of such episodes.</summary>
-    public RingShortage RingShortage { get; } = new();
+    /// <summary>Lends ring buffers to directions while they hold data; makes directions wait when none is free.</summary>
+    internal BufferMemory BufferMemory { get; }
+
+    /// <summary>The buffer blocks: in use, carved, the limit.</summary>
+    public BufferPool BufferPool => BufferMemory.Pool;
+
+    /// <summary>Times a direction waited for a buffer (the --buffer-memory limit or out of memory).</summary>
+    public long BufferWaits => BufferMemory.Waits;
+
+    /// <summary>Closed pairs kept for the next clients.</summary>
+    internal PairPool Pairs { get; }
 
     /// <summary>
     /// After every close, once the connection is off the list and its
     /// descriptors are given back: a paused listener may resume, a drain may end.
     /// </summary>
     public event Action? ConnectionClosed;
-
-    private readonly GarbageBudget _garbage = new();
 
     /// <summary>How log lines name a connection: "#12 127.0.0.1:5000" (the peer only at --verbose).</summary>
     public static string DescribeConnection(long number, string? peerName) =>
@@ -106,7 +115,6 @@ public sealed class ProxyContext
         Counters.CountClose(reason);
         AccessLog?.Write(connection.PeerName, serverIndex >= 0 ? DestinationAddressNames[serverIndex] : null,
             bytesUp, bytesDown, Reactor.NowMs - connection.AcceptedMs, reason, errno);
-        _garbage.ConnectionClosed();
         ConnectionClosed?.Invoke();
     }
 }

@@ -6,62 +6,95 @@ using TcpProxy.Reactor;
 namespace TcpProxy.Proxy;
 
 /// <summary>
-/// A client connection and its connection to the destination, forwarded both
-/// ways by two <see cref="Direction"/>s. Both fds close together: when both
-/// directions have passed EOF on, or at once on a write error, a stall, the
-/// idle timeout or the end of a drain.
+/// One client from accept to close: it connects to the destination (see
+/// ProxyPair.Connect.cs), then forwards both ways through two
+/// <see cref="Direction"/>s. Both fds close together: when both directions
+/// have passed EOF on, or at once on a write error, a stall, the idle timeout
+/// or the end of a drain.
+///
+/// A pair is few objects (itself, two directions that are their own stall
+/// timers, two ring wrappers, one timer for the connect and idle deadlines),
+/// handles its fds' events itself (<see cref="IFdHandler"/>: no delegates),
+/// holds ring memory only while data is in flight, and goes back to the
+/// context's <see cref="PairPool"/> when it closes, so serving a connection
+/// allocates nothing in steady state.
 /// </summary>
-internal sealed class ProxyPair : ClientConnection
+internal sealed partial class ProxyPair : ClientConnection, IFdHandler
 {
+    private enum Phase : byte
+    {
+        Free,
+        Connecting,
+        Forwarding,
+    }
+
     private readonly ProxyContext _context;
-    private readonly int _client;
-    private readonly int _server;
-    private readonly int _serverIndex;
     private readonly Direction _upstream;
     private readonly Direction _downstream;
-    private readonly WheelTimer? _idleTimer;
-    private bool _closed;
+    // The connect deadline while connecting, the idle deadline while forwarding.
+    private readonly PairTimer _timer;
+    private Phase _phase;
+    private int _client = -1;
+    private int _server = -1;
 
-    /// <summary>Takes over both fds and both rings (allocated by the connector, which can fail cleanly).</summary>
-    public ProxyPair(ProxyContext context, int client, int server, RingBuffer upRing, RingBuffer downRing, ClientConnection accepted, int serverIndex,
-        byte[]? proxyHeader)
-        : base(accepted.Number, accepted.PeerName, accepted.AcceptedMs)
+    public ProxyPair(ProxyContext context)
     {
         _context = context;
-        _client = client;
-        _server = server;
-        _serverIndex = serverIndex;
-        _upstream = new Direction(this, context, client, server, upRing, isUpstream: true);
-        _downstream = new Direction(this, context, server, client, downRing, isUpstream: false);
-        if (proxyHeader != null)
-            _upstream.Preload(proxyHeader);
-        if (context.IdleTimeoutMs > 0)
-            _idleTimer = new WheelTimer(context.Reactor.Guarded(this, OnIdleTimer));
+        _upstream = new Direction(this, context, isUpstream: true);
+        _downstream = new Direction(this, context, isUpstream: false);
+        _timer = new PairTimer(this);
     }
 
     public Log Log => _context.Log;
 
-    public override bool IsConnecting => false;
+    public override bool IsConnecting => _phase == Phase.Connecting;
 
     /// <summary>When a byte last moved either way (read or written); the idle timer compares against it.</summary>
     public long LastActivityMs { get; set; }
 
-    /// <summary>Starts forwarding. The server fd is registered already (by the connector).</summary>
-    public void Start()
+    /// <summary>Whether either direction holds a ring buffer now (an idle pair holds none).</summary>
+    public bool HoldsBuffers => _upstream.HoldsBuffer || _downstream.HoldsBuffer;
+
+    public void OnReadable(int fd)
     {
+        if (_phase != Phase.Forwarding)
+            return;
+        if (fd == _client)
+            _upstream.OnSourceReadable();
+        else
+            _downstream.OnSourceReadable();
+    }
+
+    public void OnWritable(int fd)
+    {
+        if (_phase == Phase.Connecting)
+            OnConnectWritable();
+        else if (fd == _server)
+            _upstream.OnSinkWritable();
+        else
+            _downstream.OnSinkWritable();
+    }
+
+    /// <summary>Starts forwarding. The server fd is registered already (while connecting).</summary>
+    private void StartForwarding()
+    {
+        _phase = Phase.Forwarding;
         Reactor.Reactor reactor = _context.Reactor;
         LastActivityMs = reactor.NowMs;
-        reactor.SetOwner(_server, this);
-        int rc = reactor.Add(_client, IoEvents.Both, this);
+        _upstream.Open(_client, _server);
+        _downstream.Open(_server, _client);
+        if (_proxyHeader != null)
+            _upstream.Preload(_proxyHeader);
+        int rc = reactor.Add(_client, IoEvents.Both, this, this);
         if (rc < 0)
         {
             Close(CloseReason.Reset, -rc, "cannot watch client", abort: true);
             return;
         }
         if (Log.IsVerbose)
-            Log.Verbose(Describe() + " connected to " + _context.DestinationAddressNames[_serverIndex]);
-        if (_idleTimer != null)
-            reactor.Timers.Arm(_idleTimer, LastActivityMs + _context.IdleTimeoutMs);
+            Log.Verbose(Describe() + " connected to " + _context.DestinationAddressNames[_addressIndex]);
+        if (_context.IdleTimeoutMs > 0)
+            reactor.Timers.Arm(_timer, LastActivityMs + _context.IdleTimeoutMs);
         _upstream.Start();
         _downstream.Start();
     }
@@ -82,15 +115,37 @@ internal sealed class ProxyPair : ClientConnection
     /// <summary>Closes both fds now with RST, dropping whatever is buffered.</summary>
     public void Abort(CloseReason reason, int errno, string detail) => Close(reason, errno, detail, abort: true);
 
-    public override void Abort(CloseReason reason) => Close(reason, 0, "aborted", abort: true);
+    /// <summary>Drain: a connecting client is reset, a forwarding pair aborted.</summary>
+    public override void Abort(CloseReason reason)
+    {
+        if (_phase == Phase.Connecting)
+            ResetClient(reason, 0);
+        else
+            Close(reason, 0, "aborted", abort: true);
+    }
 
     /// <summary>A callback of this pair threw: it costs this pair (aborted, reason reset), nothing else.</summary>
     public override void OnFault(Exception exception)
     {
-        bool wasOpen = !_closed;
+        if (_phase == Phase.Connecting)
+        {
+            ResetClient(CloseReason.Reset, 0);
+            Log.Info(Describe() + ": internal error while connecting (" + ProxyContext.DescribeFault(exception) + "); client reset");
+            return;
+        }
+        bool wasOpen = _phase == Phase.Forwarding;
         Close(CloseReason.Reset, 0, "internal error", abort: true);
         Log.Info(Describe() + ": internal error (" + ProxyContext.DescribeFault(exception) + ")"
             + (wasOpen ? "; connection aborted" : " after the connection closed"));
+    }
+
+    /// <summary>The pair's one timer: the connect deadline, then the idle deadline.</summary>
+    internal void OnTimer()
+    {
+        if (_phase == Phase.Connecting)
+            OnConnectTimeout();
+        else if (_phase == Phase.Forwarding)
+            OnIdleTimer();
     }
 
     // The timer is armed once and re-files itself: activity only stores a time (as the stall timer does).
@@ -99,7 +154,7 @@ internal sealed class ProxyPair : ClientConnection
         long idleMs = _context.Reactor.NowMs - LastActivityMs;
         if (idleMs < _context.IdleTimeoutMs)
         {
-            _context.Reactor.Timers.Arm(_idleTimer!, LastActivityMs + _context.IdleTimeoutMs);
+            _context.Reactor.Timers.Arm(_timer, LastActivityMs + _context.IdleTimeoutMs);
             return;
         }
         // Nothing buffered: an orderly close. Data stuck in a ring would be lost: say so with RST.
@@ -109,12 +164,11 @@ internal sealed class ProxyPair : ClientConnection
 
     private void Close(CloseReason reason, int errno, string detail, bool abort)
     {
-        if (_closed)
+        if (_phase != Phase.Forwarding)
             return;
-        _closed = true;
+        _phase = Phase.Free;
         Reactor.Reactor reactor = _context.Reactor;
-        if (_idleTimer != null)
-            reactor.Timers.Cancel(_idleTimer);
+        reactor.Timers.Cancel(_timer);
         _upstream.Release();
         _downstream.Release();
         reactor.Remove(_client);
@@ -131,7 +185,10 @@ internal sealed class ProxyPair : ClientConnection
                 + " s: " + _upstream.BytesForwarded.ToString(CultureInfo.InvariantCulture) + " B up, "
                 + _downstream.BytesForwarded.ToString(CultureInfo.InvariantCulture) + " B down; " + CloseReasons.Name(reason)
                 + (errno != 0 ? " " + Errno.Name(errno) : "") + " (" + detail + ")" + ReadErrors());
-        _context.Closed(this, reason, errno, _serverIndex, _upstream.BytesForwarded, _downstream.BytesForwarded);
+        _client = _server = -1;
+        _proxyHeader = null;
+        _context.Closed(this, reason, errno, _addressIndex, _upstream.BytesForwarded, _downstream.BytesForwarded);
+        _context.Pairs.Return(this);
     }
 
     private string ReadErrors()

@@ -45,9 +45,12 @@ public sealed class Reactor : IDisposable, IInterestTable
         public Action? OnReadable;
         public Action? OnWritable;
         public IFaultOwner? Owner;
+        // Set instead of the delegates by handler objects (a pair); Watched says which directions they want.
+        public IFdHandler? Handler;
+        public IoEvents Watched;
 
         public readonly IoEvents Wanted =>
-            (OnReadable != null ? IoEvents.Readable : IoEvents.None) | (OnWritable != null ? IoEvents.Writable : IoEvents.None);
+            Watched | (OnReadable != null ? IoEvents.Readable : IoEvents.None) | (OnWritable != null ? IoEvents.Writable : IoEvents.None);
     }
 
     public Reactor(IPoller poller)
@@ -77,7 +80,7 @@ public sealed class Reactor : IDisposable, IInterestTable
     /// optimistically both (the first syscall tells the truth), a connecting one neither.
     /// <paramref name="owner"/> answers for its callbacks' faults. Returns 0 or -errno.
     /// </summary>
-    public int Add(int fd, IoEvents assumeReady, IFaultOwner? owner = null)
+    public int Add(int fd, IoEvents assumeReady, IFaultOwner? owner = null, IFdHandler? handler = null)
     {
         EnsureCapacity(fd);
         ref FdEntry entry = ref _table[fd];
@@ -85,12 +88,31 @@ public sealed class Reactor : IDisposable, IInterestTable
         int rc = _poller.Register(fd, Token(fd, generation));
         if (rc < 0)
             return rc;
-        entry = new FdEntry { Generation = generation, Registered = true, Ready = assumeReady, Owner = owner };
+        entry = new FdEntry { Generation = generation, Registered = true, Ready = assumeReady, Owner = owner, Handler = handler };
         return 0;
     }
 
     /// <summary>Hands fd over to a new owner (a connector's server socket to its pair).</summary>
     public void SetOwner(int fd, IFaultOwner owner) => _table[fd].Owner = owner;
+
+    /// <summary>
+    /// fdcb for fds registered with an <see cref="IFdHandler"/>: turns one
+    /// direction's callback on or off. Costs no syscall (edge-triggered
+    /// registration for both directions stays as it is).
+    /// </summary>
+    public void Watch(int fd, IoEvents direction, bool on)
+    {
+        ref FdEntry entry = ref _table[fd];
+        Debug.Assert(entry.Registered && entry.Handler != null, "Watch on an fd without a handler");
+        if (!on)
+        {
+            entry.Watched &= ~direction;
+            return;
+        }
+        entry.Watched |= direction;
+        if ((entry.Ready & direction) != 0)
+            Enqueue(fd, ref entry);
+    }
 
     /// <summary>
     /// Wraps a timer callback so that what it throws goes to its owner, like an
@@ -214,17 +236,23 @@ public sealed class Reactor : IDisposable, IInterestTable
     private void Dispatch(int fd, uint generation)
     {
         ref FdEntry entry = ref _table[fd];
-        if ((entry.Ready & IoEvents.Readable) != 0 && entry.OnReadable is Action onReadable)
+        if ((entry.Ready & entry.Wanted & IoEvents.Readable) != 0)
         {
-            Invoke(fd, onReadable, entry.Owner);
+            if (entry.OnReadable is Action onReadable)
+                Invoke(fd, onReadable, entry.Owner);
+            else
+                InvokeHandler(fd, entry.Handler!, IoEvents.Readable, entry.Owner);
             // The callback may have closed fd, and an accept may even have reused it.
             entry = ref _table[fd];
             if (entry.Generation != generation || !entry.Registered)
                 return;
         }
-        if ((entry.Ready & IoEvents.Writable) != 0 && entry.OnWritable is Action onWritable)
+        if ((entry.Ready & entry.Wanted & IoEvents.Writable) != 0)
         {
-            Invoke(fd, onWritable, entry.Owner);
+            if (entry.OnWritable is Action onWritable)
+                Invoke(fd, onWritable, entry.Owner);
+            else
+                InvokeHandler(fd, entry.Handler!, IoEvents.Writable, entry.Owner);
             entry = ref _table[fd];
             if (entry.Generation != generation || !entry.Registered)
                 return;
@@ -244,6 +272,24 @@ public sealed class Reactor : IDisposable, IInterestTable
             ReportFault(fd, owner, exception);
         }
     }
+
+    private void InvokeHandler(int fd, IFdHandler handler, IoEvents direction, IFaultOwner? owner)
+    {
+        try
+        {
+            if (direction == IoEvents.Readable)
+                handler.OnReadable(fd);
+            else
+                handler.OnWritable(fd);
+        }
+        catch (Exception exception)
+        {
+            ReportFault(fd, owner, exception);
+        }
+    }
+
+    /// <summary>For intrusive timers (<see cref="WheelTimer"/> subclasses): hands what their Fire threw to their owner.</summary>
+    public void ReportTimerFault(IFaultOwner owner, Exception exception) => ReportFault(-1, owner, exception);
 
     private void ReportFault(int fd, IFaultOwner? owner, Exception exception)
     {

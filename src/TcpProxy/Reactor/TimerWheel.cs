@@ -156,7 +156,7 @@ public sealed class TimerWheel
         while (_lists[_firingList] is WheelTimer timer)
         {
             Unlink(timer);
-            timer.Callback();
+            timer.Fire();
         }
     }
 

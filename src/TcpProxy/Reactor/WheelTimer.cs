@@ -6,9 +6,11 @@ namespace TcpProxy.Reactor;
 /// A timer entry owned by its user (libasync's timecb, without the allocation
 /// per call): created once, then armed, re-armed and cancelled any number of
 /// times through a <see cref="TimerWheel"/>. It sits on an intrusive list, so
-/// every operation is O(1).
+/// every operation is O(1). Either it runs a callback, or a subclass is the
+/// timer itself and overrides <see cref="Fire"/> (an intrusive node: a
+/// pair's timers cost no object and no delegate of their own).
 /// </summary>
-public sealed class WheelTimer
+public class WheelTimer
 {
     internal const int Unlinked = -1;
 
@@ -16,16 +18,23 @@ public sealed class WheelTimer
     internal WheelTimer? Previous;
     internal int List = Unlinked;
     internal long DueTick;
+    private readonly Action? _callback;
 
     public WheelTimer(Action callback)
     {
-        Callback = callback;
+        _callback = callback;
     }
 
-    public Action Callback { get; }
+    /// <summary>For subclasses that override <see cref="Fire"/>.</summary>
+    protected WheelTimer()
+    {
+    }
 
     /// <summary>When the callback runs, in the wheel's milliseconds; meaningful only while armed.</summary>
     public long DeadlineMs { get; internal set; }
 
     public bool IsArmed => List != Unlinked;
+
+    /// <summary>The deadline passed; the wheel has unlinked the timer already.</summary>
+    protected internal virtual void Fire() => _callback!();
 }

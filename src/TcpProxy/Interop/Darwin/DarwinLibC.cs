@@ -128,4 +128,13 @@ internal static unsafe partial class DarwinLibC
 
     [LibraryImport(LibC, EntryPoint = "free")]
     public static partial void Free(void* memory);
+
+    [LibraryImport(LibC, EntryPoint = "posix_memalign")]
+    public static partial int PosixMemalign(void** memory, nuint alignment, nuint size);
+
+    // <sys/mman.h>: MADV_FREE (5) is the advice that lets macOS reclaim the pages.
+    [LibraryImport(LibC, EntryPoint = "madvise", SetLastError = true)]
+    public static partial int Madvise(void* address, nuint length, int advice);
+
+    public const int MADV_FREE = 5;
 }

@@ -58,6 +58,15 @@ internal static unsafe partial class DarwinSys
 
     public static void Free(byte* memory) => DarwinLibC.Free(memory);
 
+    public static byte* AllocateAligned(nuint size, nuint alignment)
+    {
+        void* memory;
+        return DarwinLibC.PosixMemalign(&memory, alignment, size) == 0 ? (byte*)memory : null;
+    }
+
+    public static int DiscardPages(byte* address, nuint length) =>
+        DarwinLibC.Madvise(address, length, DarwinLibC.MADV_FREE) == 0 ? 0 : -LastError();
+
     /// <summary>getaddrinfo for stream sockets (Darwin's struct addrinfo and flag values); adds every address in order.</summary>
     public static string? GetAddresses(string? host, string service, bool passive, List<SocketAddress> into)
     {

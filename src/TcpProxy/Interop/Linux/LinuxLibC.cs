@@ -63,6 +63,14 @@ internal static unsafe partial class LinuxLibC
     public static partial void Free(void* memory);
 
     // glibc only: gives free pages inside the heap back to the kernel.
+    [LibraryImport(LibC, EntryPoint = "posix_memalign")]
+    public static partial int PosixMemalign(void** memory, nuint alignment, nuint size);
+
+    [LibraryImport(LibC, EntryPoint = "madvise", SetLastError = true)]
+    public static partial int Madvise(void* address, nuint length, int advice);
+
+    public const int MADV_DONTNEED = 4;
+
     [LibraryImport(LibC, EntryPoint = "malloc_trim")]
     public static partial int MallocTrim(nuint pad);
 }

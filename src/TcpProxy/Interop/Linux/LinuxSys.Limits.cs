@@ -37,4 +37,13 @@ internal static unsafe partial class LinuxSys
     public static void Free(byte* memory) => LinuxLibC.Free(memory);
 
     public static void ReleaseFreePages() => LinuxLibC.MallocTrim(0);
+
+    public static byte* AllocateAligned(nuint size, nuint alignment)
+    {
+        void* memory;
+        return LinuxLibC.PosixMemalign(&memory, alignment, size) == 0 ? (byte*)memory : null;
+    }
+
+    public static int DiscardPages(byte* address, nuint length) =>
+        LinuxLibC.Madvise(address, length, LinuxLibC.MADV_DONTNEED) == 0 ? 0 : -Marshal.GetLastPInvokeError();
 }

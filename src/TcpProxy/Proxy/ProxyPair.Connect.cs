@@ -6,47 +6,30 @@ using TcpProxy.Reactor;
 namespace TcpProxy.Proxy;
 
 /// <summary>
-/// Connects one accepted client to the destination without blocking:
-/// connect() → EINPROGRESS → writable → SO_ERROR, trying each resolved
-/// address in turn, each for at most the connect timeout. On success it hands
-/// both fds to a new <see cref="ProxyPair"/>; when every address fails the
-/// client is reset at once. Until the pair exists, the connector answers for
-/// the client, its server socket and the rings: a fault or a drain resets the
-/// client and releases them all.
+/// The connect phase: connect() → EINPROGRESS → writable → SO_ERROR, trying
+/// each resolved address in turn, each for at most the connect timeout.
+/// When every address fails the client is reset at once. A fault or a drain
+/// meanwhile resets the client and closes the server socket of the attempt.
 /// </summary>
-internal sealed class Connector : ClientConnection
+internal sealed partial class ProxyPair
 {
-    private readonly ProxyContext _context;
-    private readonly int _client;
-    private readonly Action _onWritable;
-    private readonly WheelTimer _connectTimer;
-    private readonly byte[]? _proxyHeader;
-    private int _server = -1;
     private int _addressIndex;
     private int _lastError;
-    private RingBuffer? _upRing;
-    private RingBuffer? _downRing;
-    // Set once the client is closed or handed to _pair: nothing left to release.
-    private bool _finished;
-    private ProxyPair? _pair;
+    private byte[]? _proxyHeader;
 
-    public Connector(ProxyContext context, int client, long number, string? peerName, byte[]? proxyHeader)
-        : base(number, peerName, context.Reactor.NowMs)
+    /// <summary>Takes over an accepted client and starts connecting it to the destination.</summary>
+    public void Connect(int client, long number, string? peerName, byte[]? proxyHeader)
     {
-        _proxyHeader = proxyHeader;
-        _context = context;
+        Reopen(number, peerName, _context.Reactor.NowMs);
+        _phase = Phase.Connecting;
         _client = client;
-        _onWritable = OnWritable;
-        _connectTimer = new WheelTimer(context.Reactor.Guarded(this, OnConnectTimeout));
-    }
-
-    public override bool IsConnecting => true;
-
-    public void Start()
-    {
+        _server = -1;
+        _addressIndex = 0;
+        _lastError = 0;
+        _proxyHeader = proxyHeader;
         _context.Connections.Add(this);
         // Runs inside the listener's callback: a fault from here on is this
-        // connector's to clean up, not the listener's.
+        // pair's to clean up, not the listener's.
         try
         {
             TryNextAddress();
@@ -57,20 +40,7 @@ internal sealed class Connector : ClientConnection
         }
     }
 
-    /// <summary>Drain: give up connecting and reset the client.</summary>
-    public override void Abort(CloseReason reason) => Reset(reason, 0);
-
-    /// <summary>A callback of this connector threw (or of its pair, still inside it).</summary>
-    public override void OnFault(Exception exception)
-    {
-        if (_pair != null)
-        {
-            _pair.OnFault(exception);
-            return;
-        }
-        Reset(CloseReason.Reset, 0);
-        _context.Log.Info(Describe() + ": internal error while connecting (" + ProxyContext.DescribeFault(exception) + "); client reset");
-    }
+    internal void ReportTimerFault(Exception exception) => _context.Reactor.ReportTimerFault(this, exception);
 
     private void TryNextAddress()
     {
@@ -96,7 +66,7 @@ internal sealed class Connector : ClientConnection
                 rc = Sys.Connect(fd, destination);
             if (rc == 0 || rc == -Errno.EINPROGRESS)
             {
-                int added = _context.Reactor.Add(fd, IoEvents.None, this);
+                int added = _context.Reactor.Add(fd, IoEvents.None, this, this);
                 if (added == 0)
                 {
                     _server = fd;
@@ -106,8 +76,8 @@ internal sealed class Connector : ClientConnection
                     }
                     else
                     {
-                        _context.Reactor.SetCallback(fd, IoEvents.Writable, _onWritable);
-                        _context.Reactor.Timers.Arm(_connectTimer, _context.Reactor.NowMs + _context.ConnectTimeoutMs);
+                        _context.Reactor.Watch(fd, IoEvents.Writable, true);
+                        _context.Reactor.Timers.Arm(_timer, _context.Reactor.NowMs + _context.ConnectTimeoutMs);
                     }
                     return;
                 }
@@ -123,13 +93,13 @@ internal sealed class Connector : ClientConnection
         Fail();
     }
 
-    private void OnWritable()
+    private void OnConnectWritable()
     {
-        _context.Reactor.SetCallback(_server, IoEvents.Writable, null);
+        _context.Reactor.Watch(_server, IoEvents.Writable, false);
         int error = Sys.GetPendingError(_server);
         if (error == 0)
         {
-            _context.Reactor.Timers.Cancel(_connectTimer);
+            _context.Reactor.Timers.Cancel(_timer);
             Connected();
             return;
         }
@@ -156,7 +126,7 @@ internal sealed class Connector : ClientConnection
     /// <summary>Closes the server socket of the attempt under way, if any.</summary>
     private void AbandonAttempt()
     {
-        _context.Reactor.Timers.Cancel(_connectTimer);
+        _context.Reactor.Timers.Cancel(_timer);
         if (_server < 0)
             return;
         _context.Reactor.Remove(_server);
@@ -167,20 +137,7 @@ internal sealed class Connector : ClientConnection
     private void Connected()
     {
         Sys.SetNoDelay(_server);
-        _upRing = RingBuffer.TryCreate(_context.BufferSize);
-        _downRing = _upRing is null ? null : RingBuffer.TryCreate(_context.BufferSize);
-        if (_upRing is null || _downRing is null)
-        {
-            // Out of memory costs this client only: reset it, never the process.
-            _context.RingShortage.ClientReset(_context, Describe());
-            Reset(CloseReason.Reset, Errno.ENOMEM);
-            return;
-        }
-        _context.RingShortage.RingsAllocated(_context);
-        _pair = new ProxyPair(_context, _client, _server, _upRing, _downRing, this, _addressIndex, _proxyHeader);
-        _finished = true; // the pair owns the fds and the rings now
-        _context.Connections.Replace(this, _pair);
-        _pair.Start();
+        StartForwarding();
     }
 
     private void Fail()
@@ -189,22 +146,23 @@ internal sealed class Connector : ClientConnection
         CloseReason reason = _lastError == Errno.ETIMEDOUT ? CloseReason.ConnectTimeout : CloseReason.ConnectFailed;
         _context.Log.Info(Describe() + ": cannot connect to " + _context.DestinationName + ": " + Errno.Name(_lastError)
             + (reason == CloseReason.ConnectTimeout ? " (connect timeout)" : "") + "; resetting the client");
-        Reset(reason, _lastError);
+        ResetClient(reason, _lastError);
     }
 
-    /// <summary>Resets the client and the server socket, if any, frees the rings, if any, and reports the close; once.</summary>
-    private void Reset(CloseReason reason, int errno)
+    /// <summary>Resets the client and the server socket of the attempt, if any, and reports the close; once.</summary>
+    private void ResetClient(CloseReason reason, int errno)
     {
-        if (_finished)
+        if (_phase != Phase.Connecting)
             return;
-        _finished = true;
-        _upRing?.Dispose();
-        _downRing?.Dispose();
+        _phase = Phase.Free;
         if (_server >= 0)
             Sys.SetAbortOnClose(_server);
         AbandonAttempt();
         Sys.SetAbortOnClose(_client);
         Sys.Close(_client);
+        _client = -1;
+        _proxyHeader = null;
         _context.Closed(this, reason, errno, serverIndex: -1, bytesUp: 0, bytesDown: 0);
+        _context.Pairs.Return(this);
     }
 }

@@ -1,0 +1,164 @@
+using System;
+using System.Globalization;
+using TcpProxy.Reactor;
+
+namespace TcpProxy.Proxy;
+
+/// <summary>
+/// Lends ring buffers to directions while they hold data. When the pool has
+/// no block to give (the --buffer-memory limit, or out of memory), the
+/// direction stops reading and queues here; each block given back goes to
+/// the longest-waiting direction first. That is back-pressure, not failure:
+/// the bytes wait in the kernel's socket buffers, and a waiting direction
+/// holds nothing of its own, so its stall clock does not run. An episode of
+/// waiting is logged once when it starts and once when nobody has waited
+/// for a second (queues that empty and fill again under load stay one episode).
+/// Free blocks that stay unused for a trim interval give their pages back.
+/// </summary>
+internal sealed unsafe class BufferMemory : WheelTimer
+{
+    // Blocks kept warm beyond those in use, and how often idle ones are trimmed.
+    private const int KeepResidentBlocks = 64;
+    private const long TrimIntervalMs = 5_000;
+    private const long EpisodeQuietMs = 1_000;
+
+    private readonly BufferPool _pool;
+    private readonly Reactor.Reactor _reactor;
+    private readonly Log _log;
+    private Direction? _firstWaiting;
+    private Direction? _lastWaiting;
+    private long _waitsThisEpisode;
+    private long _episodeStartMs;
+    private long _lastWaitMs;
+    private readonly WheelTimer _episodeEnd;
+
+    public BufferMemory(int blockSize, long memoryLimit, Reactor.Reactor reactor, Log log)
+    {
+        _pool = new BufferPool(blockSize, memoryLimit);
+        _reactor = reactor;
+        _log = log;
+        _episodeEnd = new WheelTimer(OnEpisodeQuiet);
+    }
+
+    public BufferPool Pool => _pool;
+
+    /// <summary>Times a direction had to wait for a buffer, since start.</summary>
+    public long Waits { get; private set; }
+
+    /// <summary>Directions waiting for a buffer now.</summary>
+    public int Waiting { get; private set; }
+
+    /// <summary>
+    /// Attaches a block to the ring, or queues the direction (true: attached).
+    /// A queued direction gets <see cref="Direction.BufferGranted"/> later.
+    /// </summary>
+    public bool TryAttach(Direction direction, RingBuffer ring)
+    {
+        if (direction.IsWaitingForBuffer)
+            return false;
+        // Waiting directions go first: a newcomer must not overtake them.
+        byte* block = _firstWaiting == null ? _pool.TryTake() : null;
+        if (block != null)
+        {
+            ring.Attach(block);
+            return true;
+        }
+        Enqueue(direction);
+        return false;
+    }
+
+    /// <summary>Takes the ring's block back and lends it on to the first waiting direction, if any.</summary>
+    public void Return(RingBuffer ring, bool discardData)
+    {
+        byte* block = discardData ? ring.Clear() : ring.Detach();
+        Direction? next = _firstWaiting;
+        if (next == null)
+        {
+            _pool.Return(block);
+            if (!IsArmed && _pool.BlocksFreeResident > KeepResidentBlocks)
+                _reactor.Timers.Arm(this, _reactor.NowMs + TrimIntervalMs);
+            return;
+        }
+        Unlink(next);
+        next.RingForGrant().Attach(block);
+        if (_firstWaiting == null)
+            AwaitEpisodeEnd();
+        // Only marks its source watched again; its read runs later from the loop, not inside this caller.
+        next.BufferGranted();
+    }
+
+    /// <summary>A closing direction leaves the queue.</summary>
+    public void Forget(Direction direction)
+    {
+        if (!direction.IsWaitingForBuffer)
+            return;
+        Unlink(direction);
+        if (_firstWaiting == null)
+            AwaitEpisodeEnd();
+    }
+
+    private void Enqueue(Direction direction)
+    {
+        direction.IsWaitingForBuffer = true;
+        direction.NextWaiting = null;
+        direction.PreviousWaiting = _lastWaiting;
+        if (_lastWaiting != null)
+            _lastWaiting.NextWaiting = direction;
+        else
+            _firstWaiting = direction;
+        _lastWaiting = direction;
+        Waiting++;
+        Waits++;
+        _lastWaitMs = _reactor.NowMs;
+        if (_waitsThisEpisode++ > 0)
+            return;
+        _episodeStartMs = _reactor.NowMs;
+        string why = _pool.LimitReached
+            ? "the --buffer-memory limit (" + _pool.MemoryLimit.ToString(CultureInfo.InvariantCulture) + " B) is reached"
+            : "out of memory for ring buffers";
+        _log.Info(why + ": " + _pool.BlocksInUse.ToString(CultureInfo.InvariantCulture) + " buffers of "
+            + _pool.BlockSize.ToString(CultureInfo.InvariantCulture) + " B in use; directions that need one stop reading until one frees up");
+    }
+
+    private void Unlink(Direction direction)
+    {
+        if (direction.PreviousWaiting != null)
+            direction.PreviousWaiting.NextWaiting = direction.NextWaiting;
+        else
+            _firstWaiting = direction.NextWaiting;
+        if (direction.NextWaiting != null)
+            direction.NextWaiting.PreviousWaiting = direction.PreviousWaiting;
+        else
+            _lastWaiting = direction.PreviousWaiting;
+        direction.NextWaiting = direction.PreviousWaiting = null;
+        direction.IsWaitingForBuffer = false;
+        Waiting--;
+    }
+
+    private void AwaitEpisodeEnd() => _reactor.Timers.Arm(_episodeEnd, _reactor.NowMs + EpisodeQuietMs);
+
+    private void OnEpisodeQuiet()
+    {
+        if (_waitsThisEpisode == 0)
+            return;
+        if (_firstWaiting != null)
+            return; // waiting again: the queue emptying re-arms this
+        if (_reactor.NowMs - _lastWaitMs < EpisodeQuietMs)
+        {
+            _reactor.Timers.Arm(_episodeEnd, _lastWaitMs + EpisodeQuietMs);
+            return;
+        }
+        double seconds = (_reactor.NowMs - _episodeStartMs) / 1000.0;
+        _log.Info("buffers free again: " + _waitsThisEpisode.ToString(CultureInfo.InvariantCulture) + " waits for a buffer in the last "
+            + seconds.ToString("0.0", CultureInfo.InvariantCulture) + " s");
+        _waitsThisEpisode = 0;
+    }
+
+    // The trim timer: pages of blocks idle for a whole interval go back to the kernel.
+    protected internal override void Fire()
+    {
+        _pool.Trim(KeepResidentBlocks);
+        if (_pool.BlocksFreeResident > KeepResidentBlocks)
+            _reactor.Timers.Arm(this, _reactor.NowMs + TrimIntervalMs);
+    }
+}
