@@ -68,6 +68,9 @@ public sealed class Reactor : IDisposable, IInterestTable
     /// <summary>Monotonic milliseconds, read once per loop iteration (libuv's uv_now).</summary>
     public long NowMs { get; private set; }
 
+    /// <summary>Keeps the garbage of logs and scrapes from piling up between collections; checked once per iteration of <see cref="Run"/>.</summary>
+    public GarbageBudget Garbage { get; } = new();
+
     /// <summary>Callbacks (fd or timer) that threw since start.</summary>
     public long Faults { get; private set; }
 
@@ -188,6 +191,7 @@ public sealed class Reactor : IDisposable, IInterestTable
             int rc = RunOnce(-1);
             if (rc < 0)
                 return rc;
+            Garbage.Check();
         }
         return 0;
     }
