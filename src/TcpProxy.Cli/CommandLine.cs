@@ -105,13 +105,17 @@ internal static class CommandLine
         var poller = Valued<PollerKind?>("--poller", "auto|epoll|kqueue|poll", null,
             "Readiness backend: the system's own (auto: epoll on Linux, kqueue on macOS), or poll(2), the POSIX fallback (default: auto).",
             TryPoller);
+        var reactors = Valued<int?>("--reactors", "N|auto", null,
+            "Event loops, each on a thread of its own with its own listening socket on the port (SO_REUSEPORT), 1 to "
+            + ProxyOptions.MaxReactors.ToString(CultureInfo.InvariantCulture) + "; auto: one per CPU this process may use (default: 1).",
+            TryReactors);
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log one line per connection opened and closed." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Log only errors that stop the proxy." };
 
         var root = new RootCommand("An asynchronous TCP proxy: forwards every client connection to the destination, both ways.")
         {
             destinationHost, destinationPort, listenPort, bufferSize, bufferMemory, stallTimeout, connectTimeout, idleTimeout, drainTimeout, maxConnections,
-            accessLog, logFormat, metrics, sendProxy, bind, poller, verbose, quiet,
+            accessLog, logFormat, metrics, sendProxy, bind, poller, reactors, verbose, quiet,
         };
 
         ParseResult result = root.Parse(args);
@@ -163,6 +167,7 @@ internal static class CommandLine
             AccessLogFormat = result.GetValue(logFormat) ?? AccessLogFormat.Text,
             LogLevel = result.GetValue(verbose) ? LogLevel.Verbose : result.GetValue(quiet) ? LogLevel.Quiet : LogLevel.Normal,
             Poller = result.GetValue(poller) ?? PollerKind.Auto,
+            Reactors = result.GetValue(reactors) ?? 1,
         };
         return new ParsedCommandLine(options, ExitCodes.Success);
     }
@@ -186,6 +191,27 @@ internal static class CommandLine
             return false;
         }
         value = kind;
+        return true;
+    }
+
+    /// <summary>A count of reactors, or auto; more than one only where the kernel spreads clients over them (Linux).</summary>
+    private static bool TryReactors(string text, out int? value, out string? problem)
+    {
+        value = null;
+        if (text == "auto")
+        {
+            problem = null;
+            value = ProxyOptions.AutoReactors;
+            return true;
+        }
+        if (!ValueParsers.TryWholeNumber(text, 1, ProxyOptions.MaxReactors, "reactors (or auto)", out long count, out problem))
+            return false;
+        if (count > 1 && !ProxyOptions.SeveralReactorsSupported)
+        {
+            problem = "'" + text + "' needs Linux (SO_REUSEPORT spreading clients over the reactors); this is " + PollerFactory.OperatingSystemName;
+            return false;
+        }
+        value = (int)count;
         return true;
     }
 

@@ -11,13 +11,17 @@ namespace TcpProxy;
 /// connecting ones included — finish on its own; the loop stops when the last
 /// one closes. Those still open after the drain timeout, or at a second
 /// signal, are aborted (RST, reason drain) and the loop stops at once.
+/// With several reactors each loop drains its own clients with a Drain of
+/// its own (its lines prefixed "reactor N: "), and reports the outcome to
+/// <see cref="ProxyServer"/>, which ends the process once every loop is done.
 /// </summary>
 internal sealed class Drain
 {
     private readonly ProxyContext _context;
     private readonly IDisposable _listener;
     private readonly long _timeoutMs;
-    private readonly Action _stopLoop;
+    private readonly Action<int, int> _onFinished;
+    private readonly string _prefix;
     private readonly WheelTimer _timer;
     private readonly Action _onConnectionClosed;
     private long _startedMs;
@@ -25,12 +29,15 @@ internal sealed class Drain
     private int _aborted;
     private bool _finished;
 
-    public Drain(ProxyContext context, IDisposable listener, TimeSpan timeout, Action stopLoop)
+    /// <param name="finished">Called once, on the loop, with how many clients finished and how many were aborted.</param>
+    /// <param name="prefix">Put before each line: "" with one reactor, "reactor 1: " with several.</param>
+    public Drain(ProxyContext context, IDisposable listener, TimeSpan timeout, string prefix, Action<int, int> finished)
     {
         _context = context;
         _listener = listener;
         _timeoutMs = (long)timeout.TotalMilliseconds;
-        _stopLoop = stopLoop;
+        _prefix = prefix;
+        _onFinished = finished;
         _timer = new WheelTimer(() => AbortRemaining("the drain timeout"));
         _onConnectionClosed = OnConnectionClosed;
     }
@@ -53,7 +60,7 @@ internal sealed class Drain
         _startedMs = reactor.NowMs;
         _openAtStart = _context.OpenConnections;
         int connecting = CountConnecting();
-        _context.Log.Info("draining: stopped accepting; " + Count(_openAtStart, "connection") + " open ("
+        _context.Log.Info(_prefix + "draining: stopped accepting; " + Count(_openAtStart, "connection") + " open ("
             + connecting.ToString(CultureInfo.InvariantCulture) + " connecting), waiting up to "
             + (_timeoutMs / 1000.0).ToString("0.###", CultureInfo.InvariantCulture) + " s");
         if (_openAtStart == 0)
@@ -75,7 +82,7 @@ internal sealed class Drain
     {
         if (_finished)
             return;
-        _context.Log.Info("draining: " + why + " aborts " + Count(_context.OpenConnections, "connection") + " still open");
+        _context.Log.Info(_prefix + "draining: " + why + " aborts " + Count(_context.OpenConnections, "connection") + " still open");
         // Finish once, below, with the count: not from inside the aborts' close reports.
         _context.ConnectionClosed -= _onConnectionClosed;
         _aborted = _context.Connections.AbortAll(CloseReason.Drain);
@@ -89,10 +96,10 @@ internal sealed class Drain
         _finished = true;
         _context.ConnectionClosed -= _onConnectionClosed;
         _context.Reactor.Timers.Cancel(_timer);
-        _context.Log.Info("drain finished after " + ((_context.Reactor.NowMs - _startedMs) / 1000.0).ToString("0.0##", CultureInfo.InvariantCulture) + " s: "
+        _context.Log.Info(_prefix + "drain finished after " + ((_context.Reactor.NowMs - _startedMs) / 1000.0).ToString("0.0##", CultureInfo.InvariantCulture) + " s: "
             + (_openAtStart - _aborted).ToString(CultureInfo.InvariantCulture) + " finished, "
             + _aborted.ToString(CultureInfo.InvariantCulture) + " aborted");
-        _stopLoop();
+        _onFinished(_openAtStart - _aborted, _aborted);
     }
 
     private int CountConnecting()

@@ -24,6 +24,7 @@ public sealed record ProxyOptions
     public static readonly TimeSpan DefaultStallTimeout = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan DefaultDrainTimeout = TimeSpan.FromSeconds(30);
+    public const int MaxReactors = 256;
 
     public required string DestinationHost { get; init; }
 
@@ -69,6 +70,22 @@ public sealed record ProxyOptions
     public ProxyProtocolVersion SendProxy { get; init; } = ProxyProtocolVersion.None;
 
     public LogLevel LogLevel { get; init; } = LogLevel.Normal;
+
+    /// <summary>Independent event loops, each on its own thread with its own listening socket (SO_REUSEPORT when more than one).</summary>
+    public int Reactors { get; init; } = 1;
+
+    /// <summary>
+    /// Whether more than one reactor makes sense here: Linux spreads the
+    /// clients of SO_REUSEPORT sockets over them; macOS would hand them all to one.
+    /// </summary>
+    public static bool SeveralReactorsSupported => OperatingSystem.IsLinux();
+
+    /// <summary>
+    /// --reactors auto: the CPUs this process may run on. .NET's ProcessorCount
+    /// already honours sched_getaffinity (taskset, cpusets) and a cgroup CPU
+    /// quota; 1 where several reactors are not supported.
+    /// </summary>
+    public static int AutoReactors => SeveralReactorsSupported ? Math.Clamp(Environment.ProcessorCount, 1, MaxReactors) : 1;
 
     /// <summary>The readiness backend; Auto is the operating system's own (epoll, kqueue).</summary>
     public PollerKind Poller { get; init; } = PollerKind.Auto;

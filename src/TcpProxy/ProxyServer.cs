@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Threading;
 using TcpProxy.Interop;
 using TcpProxy.Logging;
 using TcpProxy.Metrics;
@@ -10,45 +11,70 @@ using TcpProxy.Reactor;
 namespace TcpProxy;
 
 /// <summary>
-/// Wires one reactor, its poller, a listener, the signals, the access log and
-/// the metrics endpoint from the options, and runs the loop until a drain
-/// ends it (SIGINT/SIGTERM, or <see cref="RequestStop"/>). SIGHUP reopens the
+/// Wires the reactors (--reactors N: each a <see cref="ReactorLoop"/> with its
+/// poller, context and listener), the signals, the access log and the
+/// metrics endpoint from the options, and runs the loops until a drain ends
+/// them (SIGINT/SIGTERM, or <see cref="RequestStop"/>). SIGHUP reopens the
 /// access log, SIGUSR1 logs the counters.
+///
+/// With one reactor everything runs on the calling thread, as it always
+/// did. With several, loop 0 runs on the calling thread and holds the
+/// signalfd, the metrics endpoint and the log writers; loops 1..N-1 run on
+/// threads of their own and hear from loop 0 through their mailboxes: a
+/// termination signal reaches every loop, each drains its own clients, and
+/// the process ends when the last loop has drained.
 /// </summary>
 public sealed class ProxyServer : IDisposable
 {
     // At exit, a stuck access-log destination may delay the end this long, no longer.
     private static readonly TimeSpan AccessLogFlushLimit = TimeSpan.FromSeconds(1);
+    // A loop thread is told to halt before it is waited for: this bound is for a bug, not for the normal end.
+    private static readonly TimeSpan LoopJoinLimit = TimeSpan.FromSeconds(10);
 
-    private readonly Reactor.Reactor _reactor;
-    private readonly Listener _listener;
+    private readonly ReactorLoop[] _loops;
+    private readonly ProxyContext[] _contexts;
     private readonly SignalEvents _signals;
-    private readonly Drain _drain;
     private readonly MetricsEndpoint? _metrics;
     private readonly LogWriter? _accessLogFile;
     private readonly string? _accessLogPath;
+    // Several reactors only: drain outcomes added up by the loops as they finish.
+    private int _otherLoopsDrained;
+    private long _drainFinished;
+    private long _drainAborted;
+    private bool _firstLoopDrained;
+    private long _drainStartedMs = -1;
+    private int _failedLoops;
 
-    private ProxyServer(Parts parts, ProxyContext context, ProxyOptions options)
+    private ProxyServer(Parts parts, ProxyOptions options)
     {
-        _reactor = parts.Reactor!;
-        _listener = parts.Listener!;
+        _loops = parts.Loops.ToArray();
+        _contexts = new ProxyContext[_loops.Length];
+        for (int i = 0; i < _loops.Length; i++)
+            _contexts[i] = _loops[i].Context;
         _signals = parts.Signals!;
         _metrics = parts.Metrics;
         _accessLogFile = parts.AccessLogFile;
         _accessLogPath = options.AccessLogPath;
-        Context = context;
-        _drain = new Drain(context, _listener, options.DrainTimeout, _reactor.Stop);
-        _signals.OnTerminate = _drain.OnTerminateSignal;
+        foreach (ReactorLoop loop in _loops)
+            loop.Drain = new Drain(loop.Context, loop.Listener!, options.DrainTimeout, loop.LogPrefix, (finished, aborted) => LoopDrained(loop, finished, aborted));
+        _signals.OnTerminate = _loops.Length == 1 ? _loops[0].Drain!.OnTerminateSignal : TerminateEveryLoop;
         _signals.OnHangUp = ReopenAccessLog;
         _signals.OnUserReport = ReportCounters;
+        if (_loops.Length > 1)
+            WireMailboxes();
     }
 
-    public ProxyContext Context { get; }
+    /// <summary>The first reactor's context (the only one, by default).</summary>
+    public ProxyContext Context => _loops[0].Context;
 
-    public Reactor.Reactor Reactor => _reactor;
+    /// <summary>The first reactor (the only one, by default): the one the calling thread runs.</summary>
+    public Reactor.Reactor Reactor => _loops[0].Reactor;
+
+    /// <summary>Every reactor's context, in order: what SIGUSR1 and /metrics add up.</summary>
+    public IReadOnlyList<ProxyContext> Contexts => _contexts;
 
     /// <summary>The port the proxy listens on (useful when 0 was asked for).</summary>
-    public int ListenPort => _listener.Address.Port;
+    public int ListenPort => _loops[0].Listener!.Address.Port;
 
     /// <summary>The metrics endpoint's port, 0 if there is none (useful when 0 was asked for).</summary>
     public int MetricsPort => _metrics?.Address.Port ?? 0;
@@ -57,17 +83,16 @@ public sealed class ProxyServer : IDisposable
     private sealed class Parts
     {
         public LogWriter? AccessLogFile;
-        public Reactor.Reactor? Reactor;
+        public readonly List<ReactorLoop> Loops = new();
         public SignalEvents? Signals;
-        public Listener? Listener;
         public MetricsEndpoint? Metrics;
 
         public ProxyServer? Abandon()
         {
             Metrics?.Dispose();
-            Listener?.Dispose();
             Signals?.Dispose();
-            Reactor?.Dispose();
+            for (int i = Loops.Count - 1; i >= 0; i--)
+                Loops[i].Dispose();
             AccessLogFile?.Dispose();
             return null;
         }
@@ -81,6 +106,11 @@ public sealed class ProxyServer : IDisposable
             error = "--buffer-size is too small for a PROXY protocol header";
             return null;
         }
+        if (options.Reactors < 1 || options.Reactors > ProxyOptions.MaxReactors)
+        {
+            error = "--reactors must be 1 to " + ProxyOptions.MaxReactors.ToString(CultureInfo.InvariantCulture);
+            return null;
+        }
         SocketAddress[]? destinations = AddressResolver.Resolve(options.DestinationHost, options.DestinationPort, passive: false, out string? resolveError);
         if (destinations is null)
         {
@@ -92,62 +122,124 @@ public sealed class ProxyServer : IDisposable
             log.Info("cannot raise the descriptor limit: " + Errno.Name((int)-fileLimit));
 
         var parts = new Parts();
-        AccessLog? accessLog = OpenAccessLog(options, log, parts, out error);
-        if (options.AccessLogPath != null && accessLog is null)
+        LogWriter? accessLogWriter = OpenAccessLog(options, log, parts, out error);
+        if (options.AccessLogPath != null && accessLogWriter is null)
             return parts.Abandon();
-        IPoller? poller = PollerFactory.Create(options.Poller, out error);
-        if (poller is null)
-            return parts.Abandon();
-        var reactor = parts.Reactor = new Reactor.Reactor(poller);
         string destinationName = options.DestinationHost + ":" + options.DestinationPort.ToString(CultureInfo.InvariantCulture);
-        var context = new ProxyContext(reactor, log, destinations, destinationName, options) { AccessLog = accessLog };
-        reactor.UnownedFault = exception => log.Info("internal error in the event loop (" + ProxyContext.DescribeFault(exception) + ")");
+        int reactors = options.Reactors;
+        SharedConnectionLimit? sharedLimit = reactors > 1 && options.MaxConnections > 0
+            ? new SharedConnectionLimit(options.MaxConnections) { Loops = reactors }
+            : null;
+        IPoller? firstPoller = null;
+        for (int i = 0; i < reactors; i++)
+        {
+            IPoller? poller = PollerFactory.Create(options.Poller, out error);
+            if (poller is null)
+                return parts.Abandon();
+            firstPoller ??= poller;
+            var reactor = new Reactor.Reactor(poller);
+            // One AccessLog per loop: each formats into a buffer of its own; they share the (locked) writer.
+            var context = new ProxyContext(reactor, log, destinations, destinationName, options)
+            {
+                AccessLog = accessLogWriter is null ? null : new AccessLog(accessLogWriter, options.AccessLogFormat),
+                ReactorIndex = i,
+                ReactorCount = reactors,
+                SharedLimit = sharedLimit,
+            };
+            var loop = new ReactorLoop(i, reactor, context);
+            parts.Loops.Add(loop);
+            string prefix = loop.LogPrefix;
+            reactor.UnownedFault = exception => log.Info(prefix + "internal error in the event loop (" + ProxyContext.DescribeFault(exception) + ")");
+            if (reactors > 1)
+            {
+                loop.Mailbox = Mailbox.Open(reactor, ReactorLoop.MessageKinds, out int errno);
+                if (loop.Mailbox is null)
+                {
+                    error = "cannot create reactor " + i.ToString(CultureInfo.InvariantCulture) + "'s wake-up descriptor: " + Errno.Name(errno);
+                    return parts.Abandon();
+                }
+                loop.Mailbox.Fault = exception => log.Info(prefix + "internal error in a message between reactors (" + ProxyContext.DescribeFault(exception) + ")");
+            }
+        }
+        ReactorLoop first = parts.Loops[0];
 
-        if ((parts.Signals = SignalEvents.Install(reactor, out error)) is null)
+        if ((parts.Signals = SignalEvents.Install(first.Reactor, out error)) is null)
             return parts.Abandon();
-        if ((parts.Listener = Listener.Open(context, options.BindAddress, options.ListenPort, out error)) is null)
+        if ((first.Listener = Listener.Open(first.Context, options.BindAddress, options.ListenPort, reusePort: reactors > 1, out error)) is null)
             return parts.Abandon();
+        for (int i = 1; i < reactors; i++)
+        {
+            if ((parts.Loops[i].Listener = Listener.OpenBeside(parts.Loops[i].Context, first.Listener, out error)) is null)
+                return parts.Abandon();
+        }
         if (options.MetricsHost is string metricsHost
-            && (parts.Metrics = MetricsEndpoint.Open(context, metricsHost, options.MetricsPort, out error)) is null)
+            && (parts.Metrics = MetricsEndpoint.Open(first.Context, metricsHost, options.MetricsPort, out error)) is null)
             return parts.Abandon();
-        // The loop flushes the logs from now on: a stuck pipe costs lines, never the loop.
-        log.Writer?.Attach(reactor);
-        parts.AccessLogFile?.Attach(reactor);
-        log.Info(StartupLine(options, parts, destinationName, destinations, poller, fileLimit));
-        return new ProxyServer(parts, context, options);
+        // The first loop flushes the logs from now on: a stuck pipe costs lines, never a loop.
+        log.Writer?.Attach(first.Reactor);
+        parts.AccessLogFile?.Attach(first.Reactor);
+        log.Info(StartupLine(options, parts, destinationName, destinations, firstPoller!, fileLimit));
+        return new ProxyServer(parts, options);
     }
 
+    /// <summary>
+    /// With several reactors: what each loop does on the messages of the
+    /// others (termination, halt, a place freed at the connection limit), and
+    /// how loop 0 hears of drains finished and of log lines queued elsewhere.
+    /// </summary>
+    private void WireMailboxes()
+    {
+        ReactorLoop first = _loops[0];
+        foreach (ReactorLoop loop in _loops)
+        {
+            Mailbox mailbox = loop.Mailbox!;
+            mailbox.On(ReactorLoop.TerminateMessage, loop.Drain!.OnTerminateSignal);
+            mailbox.On(ReactorLoop.HaltMessage, loop.Reactor.Stop);
+            mailbox.On(ReactorLoop.RoomFreedMessage, loop.Listener!.RoomFreed);
+        }
+        first.Mailbox!.On(ReactorLoop.DrainedMessage, StopWhenEveryLoopDrained);
+        LogWriter? stderr = Context.Log.Writer;
+        first.Mailbox.On(ReactorLoop.LogFlushMessage, () =>
+        {
+            stderr?.FlushPosted();
+            _accessLogFile?.FlushPosted();
+        });
+        Action postFlush = () => first.Mailbox.Post(ReactorLoop.LogFlushMessage);
+        if (stderr != null)
+            stderr.CrossThreadFlush = postFlush;
+        if (_accessLogFile != null)
+            _accessLogFile.CrossThreadFlush = postFlush;
+        if (Context.SharedLimit is SharedConnectionLimit shared)
+            shared.RoomFreed = index => _loops[index].Mailbox!.Post(ReactorLoop.RoomFreedMessage);
+        if (_metrics != null)
+            _metrics.AllReactors = _contexts;
+    }
     /// <summary>"-" shares stderr's writer; a path gets a file writer of its own (null with an error if it cannot be opened).</summary>
-    private static AccessLog? OpenAccessLog(ProxyOptions options, Log log, Parts parts, out string? error)
+    private static LogWriter? OpenAccessLog(ProxyOptions options, Log log, Parts parts, out string? error)
     {
         error = null;
         if (options.AccessLogPath is not string path)
             return null;
         if (path == "-")
-        {
-            if (log.Writer is not LogWriter stderr)
-                return null;
-            return new AccessLog(stderr, options.AccessLogFormat);
-        }
+            return log.Writer;
         string notice = options.AccessLogFormat == AccessLogFormat.Json ? AccessLog.JsonDroppedNotice : AccessLog.TextDroppedNotice;
         parts.AccessLogFile = LogWriter.OpenFile(path, out string? openError, droppedNotice: notice);
         if (parts.AccessLogFile is null)
-        {
             error = "--access-log: " + openError;
-            return null;
-        }
-        return new AccessLog(parts.AccessLogFile, options.AccessLogFormat);
+        return parts.AccessLogFile;
     }
 
     private static string StartupLine(ProxyOptions options, Parts parts, string destinationName, SocketAddress[] destinations, IPoller poller, long fileLimit)
     {
-        var line = new List<string>
+        var line = new List<string> { poller.Name };
+        if (options.Reactors > 1)
+            line.Add(options.Reactors.ToString(CultureInfo.InvariantCulture) + " reactors (SO_REUSEPORT)");
+        line.AddRange(new[]
         {
-            poller.Name,
             options.BufferSize.ToString(CultureInfo.InvariantCulture) + " B buffers",
             "stall timeout " + Seconds(options.StallTimeout),
             "connect timeout " + Seconds(options.ConnectTimeout),
-        };
+        });
         if (options.IdleTimeout > TimeSpan.Zero)
             line.Add("idle timeout " + Seconds(options.IdleTimeout));
         if (options.SendProxy != ProxyProtocolVersion.None)
@@ -160,24 +252,111 @@ public sealed class ProxyServer : IDisposable
                 + (options.AccessLogFormat == AccessLogFormat.Json ? " (JSON)" : ""));
         if (parts.Metrics != null)
             line.Add("metrics at http://" + parts.Metrics.Address + "/metrics");
-        return "listening on " + parts.Listener!.Address + ", forwarding to " + destinationName
+        return "listening on " + parts.Loops[0].Listener!.Address + ", forwarding to " + destinationName
             + " (" + string.Join(", ", destinations) + "); " + string.Join(", ", line);
     }
 
     private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
 
-    /// <summary>amain: runs the loop until stopped. Returns 0, or 1 if the poller failed.</summary>
+    /// <summary>amain: runs the loops until stopped. Returns 0, or 1 if a loop failed.</summary>
     public int Run()
     {
-        int rc = _reactor.Run();
-        if (rc == 0)
-            return 0;
-        Context.Log.Error("event loop failed: " + Errno.Name(-rc));
-        return 1;
+        if (_loops.Length == 1)
+            return RunLoop(_loops[0]) ? 0 : 1;
+        for (int i = 1; i < _loops.Length; i++)
+        {
+            ReactorLoop loop = _loops[i];
+            // A dedicated thread, never the pool's; it inherits the main thread's blocked signals.
+            loop.Thread = new Thread(() =>
+            {
+                if (!RunLoop(loop))
+                    _loops[0].Mailbox!.Post(ReactorLoop.HaltMessage);
+            })
+            {
+                Name = loop.ThreadName,
+                IsBackground = true,
+            };
+            loop.Thread.Start();
+        }
+        RunLoop(_loops[0]);
+        // Every loop has drained, or one failed: the others are halted (a no-op for those already ended).
+        for (int i = 1; i < _loops.Length; i++)
+        {
+            _loops[i].Mailbox!.Post(ReactorLoop.HaltMessage);
+            if (!_loops[i].Thread!.Join(LoopJoinLimit))
+            {
+                Context.Log.Error(_loops[i].LogPrefix + "did not stop within " + Seconds(LoopJoinLimit));
+                Interlocked.Increment(ref _failedLoops);
+            }
+        }
+        return Volatile.Read(ref _failedLoops) == 0 ? 0 : 1;
+    }
+
+    // One loop until it stops; false if its poller failed or something escaped it.
+    private bool RunLoop(ReactorLoop loop)
+    {
+        try
+        {
+            int rc = loop.Reactor.Run();
+            if (rc == 0)
+                return true;
+            Context.Log.Error(loop.LogPrefix + "event loop failed: " + Errno.Name(-rc));
+        }
+        catch (Exception exception)
+        {
+            // The reactor catches its callbacks' faults: this is a bug in the loop itself. One line, no stack trace.
+            Context.Log.Error(loop.LogPrefix + "internal error: " + ProxyContext.DescribeFault(exception));
+        }
+        Interlocked.Increment(ref _failedLoops);
+        return false;
     }
 
     /// <summary>Starts the drain from any thread, as SIGTERM does.</summary>
     public void RequestStop() => _signals.RaiseTerminate();
+
+    // Several reactors: a SIGTERM/SIGINT on loop 0 is every loop's (the first starts their drains, the second aborts them).
+    private void TerminateEveryLoop()
+    {
+        if (_drainStartedMs < 0)
+            _drainStartedMs = Reactor.NowMs;
+        for (int i = 1; i < _loops.Length; i++)
+            _loops[i].Mailbox!.Post(ReactorLoop.TerminateMessage);
+        _loops[0].Drain!.OnTerminateSignal();
+    }
+
+    // On the loop whose drain ended: with one reactor that ends the process; with several, loop 0 waits for them all.
+    private void LoopDrained(ReactorLoop loop, int finished, int aborted)
+    {
+        if (_loops.Length == 1)
+        {
+            loop.Reactor.Stop();
+            return;
+        }
+        Interlocked.Add(ref _drainFinished, finished);
+        Interlocked.Add(ref _drainAborted, aborted);
+        if (loop.Index == 0)
+        {
+            _firstLoopDrained = true;
+            StopWhenEveryLoopDrained();
+            return;
+        }
+        loop.Reactor.Stop();
+        Interlocked.Increment(ref _otherLoopsDrained);
+        _loops[0].Mailbox!.Post(ReactorLoop.DrainedMessage);
+    }
+
+    // On loop 0: the last drain to finish ends the process.
+    private void StopWhenEveryLoopDrained()
+    {
+        if (!_firstLoopDrained || Volatile.Read(ref _otherLoopsDrained) < _loops.Length - 1)
+            return;
+        long elapsedMs = Reactor.NowMs - Math.Max(0, _drainStartedMs);
+        Context.Log.Info("drain finished on all " + _loops.Length.ToString(CultureInfo.InvariantCulture) + " reactors after "
+            + (elapsedMs / 1000.0).ToString("0.0##", CultureInfo.InvariantCulture) + " s: "
+            + Interlocked.Read(ref _drainFinished).ToString(CultureInfo.InvariantCulture) + " finished, "
+            + Interlocked.Read(ref _drainAborted).ToString(CultureInfo.InvariantCulture) + " aborted");
+        Reactor.Stop();
+    }
 
     // SIGHUP, as logrotate sends after renaming the file: lines go to a new file of the same name.
     private void ReopenAccessLog()
@@ -194,17 +373,22 @@ public sealed class ProxyServer : IDisposable
             Context.Log.Error("SIGHUP: cannot reopen the access log " + _accessLogPath + ": " + Errno.Name(-rc) + "; still writing to the old file");
     }
 
-    // Asked for by the operator (SIGUSR1): written whatever the log level.
-    private void ReportCounters() => Context.Log.Error(CounterReport.Format(Context));
+    // Asked for by the operator (SIGUSR1): written whatever the log level; the sum over every reactor.
+    private void ReportCounters() => Context.Log.Error(CounterReport.Format(_contexts));
 
+    /// <summary>After <see cref="Run"/> has returned (every loop thread has ended).</summary>
     public void Dispose()
     {
         _metrics?.Dispose();
-        _listener.Dispose();
+        foreach (ReactorLoop loop in _loops)
+            loop.Listener?.Dispose();
         _signals.Dispose();
         _accessLogFile?.FlushAtExit(AccessLogFlushLimit);
         _accessLogFile?.Dispose();
         Context.Log.Writer?.Detach();
-        _reactor.Dispose();
+        if (Context.Log.Writer is LogWriter stderr)
+            stderr.CrossThreadFlush = null;
+        for (int i = _loops.Length - 1; i >= 0; i--)
+            _loops[i].Dispose();
     }
 }

@@ -105,7 +105,8 @@ public sealed class BufferMemoryTests : EndToEndTest
         for (int i = 0; i < 3; i++)
             Assert.Equal(Background.Await(sent[i], Wait, $"client {i} sending"), Background.Await(received[i], Wait, $"server {i} receiving"));
         Assert.NotNull(proxy.WaitForStderrLine(l => l.Contains("buffers free again", StringComparison.Ordinal), Wait));
-        Assert.Single(proxy.StderrLines, l => l.Contains("is reached", StringComparison.Ordinal));
+        // Logged per episode, not per wait (the queue emptied and filled many times meanwhile).
+        Assert.InRange(proxy.StderrLines.Count(l => l.Contains("is reached", StringComparison.Ordinal)), 1, 3);
         Assert.Equal(0, AwaitSample(metricsPort, "tcpproxy_buffers_in_use", v => v == 0, Wait));
     }
 }

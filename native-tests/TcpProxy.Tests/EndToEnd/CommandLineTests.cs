@@ -110,6 +110,13 @@ public sealed class CommandLineTests
         { "--max-connections", "2.5" },
         { "--max-connections", "many" },
         { "--max-connections", "2147483648" },
+        { "--reactors", "0" },
+        { "--reactors", "257" },
+        { "--reactors", "-1" },
+        { "--reactors", "two" },
+        { "--reactors", "1.5" },
+        { "--reactors", "AUTO" },
+        { "--reactors", "" },
         { "--poller", "select" },
         { "--poller", "EPOLL" },
         { "--poller", "" },
@@ -129,6 +136,8 @@ public sealed class CommandLineTests
     [InlineData("--metrics: missing value", "--metrics")]
     [InlineData("--send-proxy: missing value", "--send-proxy")]
     [InlineData("--poller: missing value", "--poller")]
+    [InlineData("--reactors: missing value", "--reactors")]
+    [InlineData("--reactors: given more than once", "--reactors", "2", "--reactors", "3")]
     [InlineData("--access-log: missing value", "--access-log")]
     [InlineData("--access-log: empty path", "--access-log", "")]
     [InlineData("--log-format: missing value", "--log-format")]

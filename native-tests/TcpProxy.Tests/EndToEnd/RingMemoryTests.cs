@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Net.Sockets;
 using System.Threading.Tasks;
 using TcpProxy.Tests.Support;
@@ -55,7 +56,9 @@ public sealed class RingMemoryTests : EndToEndTest
         for (int i = 0; i < 3; i++)
             Assert.Equal(Background.Await(sent[i], Wait, $"client {i} sending"), Background.Await(received[i], Wait, $"server {i} receiving"));
         Assert.NotNull(proxy.WaitForStderrLine(l => l.Contains("buffers free again", StringComparison.Ordinal), Wait));
-        Assert.Single(proxy.StderrLines, l => l.Contains("out of memory for ring buffers", StringComparison.Ordinal));
+        // An episode is logged once, not per wait: the queue empties and fills again many times
+        // here, yet a new episode starts only after a quiet second (the transfers' tail may have one).
+        Assert.InRange(proxy.StderrLines.Count(l => l.Contains("out of memory for ring buffers", StringComparison.Ordinal)), 1, 3);
         AssertProxyAlive(proxy);
     }
 }

@@ -31,6 +31,32 @@ public sealed class CommandLineParsingTests
     }
 
     [Theory]
+    [InlineData(null, 1)]
+    [InlineData("1", 1)]
+    [InlineData("2", 2)]
+    [InlineData("256", 256)]
+    public void Reactors_DefaultToOne_AndTakeACount(string? value, int expected)
+    {
+        string[] args = value is null ? ["host", "80", "3000"] : ["host", "80", "3000", "--reactors", value];
+        (ParsedCommandLine result, _, string error) = Parse(args);
+        if (expected > 1 && !OperatingSystem.IsLinux())
+        {
+            Assert.Null(result.Options); // several reactors need Linux's SO_REUSEPORT
+            return;
+        }
+        Assert.Equal("", error);
+        Assert.Equal(expected, Assert.IsType<ProxyOptions>(result.Options).Reactors);
+    }
+
+    [Fact]
+    public void ReactorsAuto_IsTheProcessorCount()
+    {
+        (ParsedCommandLine result, _, _) = Parse("host", "80", "3000", "--reactors", "auto");
+        int expected = OperatingSystem.IsLinux() ? Math.Clamp(Environment.ProcessorCount, 1, 256) : 1;
+        Assert.Equal(expected, Assert.IsType<ProxyOptions>(result.Options).Reactors);
+    }
+
+    [Theory]
     [InlineData("auto", PollerKind.Auto)]
     [InlineData("poll", PollerKind.Poll)]
     public void Poller_IsApplied(string name, PollerKind expected)

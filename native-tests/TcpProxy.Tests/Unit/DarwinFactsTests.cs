@@ -44,6 +44,7 @@ public sealed class DarwinFactsTests
         ("SO_REUSEADDR", 0x0004, Socket),
         ("SO_LINGER", 0x0080, Socket),
         ("SO_OOBINLINE", 0x0100, Socket),
+        ("SO_REUSEPORT", 0x0200, Socket),
         ("SO_ERROR", 0x1007, Socket),
         ("SO_NOSIGPIPE", 0x1022, Socket),
         ("MSG_DONTWAIT", 0x80, Socket),

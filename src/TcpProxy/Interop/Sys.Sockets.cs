@@ -55,6 +55,14 @@ public static unsafe partial class Sys
     [MethodImpl(Inline)]
     public static int SetReuseAddress(int fd) => Platform.IsDarwin ? DarwinSys.SetReuseAddress(fd) : LinuxSys.SetReuseAddress(fd);
 
+    /// <summary>
+    /// SO_REUSEPORT, set before bind on every listening socket of a port that
+    /// several reactors share: Linux then spreads new connections over them by
+    /// a hash of the 4-tuple, each socket with its own accept queue.
+    /// </summary>
+    [MethodImpl(Inline)]
+    public static int SetReusePort(int fd) => Platform.IsDarwin ? DarwinSys.SetReusePort(fd) : LinuxSys.SetReusePort(fd);
+
     [MethodImpl(Inline)]
     public static int SetIPv6Only(int fd, bool only) => Platform.IsDarwin ? DarwinSys.SetIPv6Only(fd, only) : LinuxSys.SetIPv6Only(fd, only);
 

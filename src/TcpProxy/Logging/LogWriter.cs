@@ -27,6 +27,13 @@ namespace TcpProxy.Logging;
 /// Attached to a reactor, a pollable destination is flushed by the loop when
 /// it is writable, so lines logged in one loop iteration leave in one write;
 /// the others are written as each line comes.
+///
+/// With several reactors (--reactors N) every loop logs through the same
+/// writer: each call takes a lock (the log path only, never the data path),
+/// so lines are whole and in one order, and drops are counted once. Only the
+/// loop it is attached to touches its reactor: a line from another loop is
+/// queued, and that loop is asked once (<see cref="CrossThreadFlush"/>) to
+/// flush it with the rest.
 /// </summary>
 public sealed unsafe class LogWriter : IDisposable
 {
@@ -44,6 +51,9 @@ public sealed unsafe class LogWriter : IDisposable
     private readonly string? _path;
     private readonly bool _ownsFd;
     private readonly Action _onWritable;
+    private readonly System.Threading.Lock _gate = new();
+    private int _ownerThread;
+    private bool _crossThreadFlushPosted;
     private int _fd;
     private Method _method;
     private Reactor.Reactor? _reactor;
@@ -76,6 +86,12 @@ public sealed unsafe class LogWriter : IDisposable
 
     /// <summary>Lines waiting in the buffer are this many bytes.</summary>
     public int QueuedBytes => _buffer.Queued.Length;
+
+    /// <summary>
+    /// Asks the attached loop, from another thread, to run <see cref="FlushPosted"/>
+    /// (its mailbox); null while one loop is all there is.
+    /// </summary>
+    public Action? CrossThreadFlush { get; set; }
 
     /// <summary>Whether the loop flushes this writer on writable events (a pipe, terminal or socket once attached).</summary>
     public bool IsWatched => _reactor != null;
@@ -133,6 +149,42 @@ public sealed unsafe class LogWriter : IDisposable
     /// <summary>Queues prefix + line as one line, without the caller joining them into a new string.</summary>
     public void WriteLine(ReadOnlySpan<char> prefix, ReadOnlySpan<char> line)
     {
+        lock (_gate)
+        {
+            if (_reactor != null && Environment.CurrentManagedThreadId != _ownerThread)
+                QueueFromOtherThread(prefix, line);
+            else
+                WriteLineLocked(prefix, line);
+        }
+    }
+
+    // Another loop's line: queued for the attached loop, which alone may touch its reactor.
+    private void QueueFromOtherThread(ReadOnlySpan<char> prefix, ReadOnlySpan<char> line)
+    {
+        if (!_buffer.TryAppend(prefix, line))
+        {
+            CountDropped(1);
+            return;
+        }
+        if (_crossThreadFlushPosted || CrossThreadFlush is not Action post)
+            return;
+        _crossThreadFlushPosted = true;
+        post();
+    }
+
+    /// <summary>On the attached loop, after <see cref="CrossThreadFlush"/>: flushes what other loops queued.</summary>
+    public void FlushPosted()
+    {
+        lock (_gate)
+        {
+            _crossThreadFlushPosted = false;
+            if (_reactor != null && !_buffer.IsEmpty)
+                RequestFlush();
+        }
+    }
+
+    private void WriteLineLocked(ReadOnlySpan<char> prefix, ReadOnlySpan<char> line)
+    {
         if (_method == Method.Discard)
         {
             CountDropped(1);
@@ -141,7 +193,7 @@ public sealed unsafe class LogWriter : IDisposable
         bool queued = _buffer.TryAppend(prefix, line);
         if (!queued && MayWriteNow())
         {
-            FlushQueued();
+            FlushQueuedLocked();
             queued = _buffer.TryAppend(prefix, line);
         }
         if (!queued)
@@ -162,17 +214,30 @@ public sealed unsafe class LogWriter : IDisposable
     /// </summary>
     public void Attach(Reactor.Reactor reactor)
     {
+        lock (_gate)
+            AttachLocked(reactor);
+    }
+
+    private void AttachLocked(Reactor.Reactor reactor)
+    {
         if (_reactor != null || _method == Method.Discard)
             return;
         if (reactor.Add(_fd, IoEvents.Writable) < 0)
             return;
         _reactor = reactor;
+        _ownerThread = Environment.CurrentManagedThreadId;
         if (!_buffer.IsEmpty)
             RequestFlush();
     }
 
     /// <summary>Takes the writer back from the loop (before the reactor is disposed); lines are then written at once again.</summary>
     public void Detach()
+    {
+        lock (_gate)
+            DetachLocked();
+    }
+
+    private void DetachLocked()
     {
         if (_reactor is not Reactor.Reactor reactor)
             return;
@@ -186,18 +251,24 @@ public sealed unsafe class LogWriter : IDisposable
     /// <summary>SIGHUP / logrotate: reopens the same path (file writers only); 0 or -errno. Queued lines go to the new file.</summary>
     public int Reopen()
     {
+        lock (_gate)
+            return ReopenLocked();
+    }
+
+    private int ReopenLocked()
+    {
         if (_path is null)
             return -Errno.EINVAL;
         int fd = Sys.OpenForAppend(_path);
         if (fd < 0)
             return fd;
         Reactor.Reactor? reactor = _reactor;
-        Detach();
+        DetachLocked();
         Sys.Close(_fd);
         _fd = fd;
         _method = Method.Write;
         if (reactor != null)
-            Attach(reactor);
+            AttachLocked(reactor);
         return 0;
     }
 
@@ -208,7 +279,13 @@ public sealed unsafe class LogWriter : IDisposable
     /// </summary>
     public void FlushAtExit(TimeSpan limit)
     {
-        Detach();
+        lock (_gate)
+            FlushAtExitLocked(limit);
+    }
+
+    private void FlushAtExitLocked(TimeSpan limit)
+    {
+        DetachLocked();
         if (_method == Method.Discard)
             return;
         long deadline = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency);
@@ -227,11 +304,14 @@ public sealed unsafe class LogWriter : IDisposable
 
     public void Dispose()
     {
-        Detach();
-        if (_ownsFd && _fd >= 0)
-            Sys.Close(_fd);
-        _fd = -1;
-        _method = Method.Discard;
+        lock (_gate)
+        {
+            DetachLocked();
+            if (_ownsFd && _fd >= 0)
+                Sys.Close(_fd);
+            _fd = -1;
+            _method = Method.Discard;
+        }
     }
 
     // A full buffer may be relieved by a write now, unless the loop knows the fd is not writable.
@@ -248,6 +328,12 @@ public sealed unsafe class LogWriter : IDisposable
     // The loop's writable callback, and the full-buffer path of WriteLine:
     // writes what it can and keeps the callback and the fd's readiness in step.
     private void FlushQueued()
+    {
+        lock (_gate)
+            FlushQueuedLocked();
+    }
+
+    private void FlushQueuedLocked()
     {
         FlushResult result = Flush(reportDrops: false);
         if (_reactor is not Reactor.Reactor reactor)

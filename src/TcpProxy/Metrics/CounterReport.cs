@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
 using TcpProxy.Proxy;
@@ -7,12 +8,16 @@ namespace TcpProxy.Metrics;
 /// <summary>The counters as one log line, for SIGUSR1: the same figures as the metrics endpoint.</summary>
 public static class CounterReport
 {
-    public static string Format(ProxyContext context)
+    public static string Format(ProxyContext context) => Format([context]);
+
+    /// <summary>The sum over every reactor; with several, each one's accepted and active clients follow.</summary>
+    public static string Format(IReadOnlyList<ProxyContext> contexts)
     {
-        ProxyCounters counters = context.Counters;
+        ProxyContext context = contexts[0];
+        var counters = new CounterTotals(contexts);
         var line = new StringBuilder("counters: accepted ", 256);
         Append(line, counters.Accepted).Append(", active ");
-        Append(line, context.OpenConnections).Append(", closed");
+        Append(line, counters.Active).Append(", closed");
         for (int i = 0; i < CloseReasons.Count; i++)
         {
             line.Append(i == 0 ? " " : ", ").Append(CloseReasons.Name((CloseReason)i)).Append(' ');
@@ -24,12 +29,26 @@ public static class CounterReport
         Append(line, counters.ConnectFailures).Append(", accept pauses ");
         Append(line, counters.AcceptPauses).Append(", buffered bytes ");
         Append(line, counters.BufferedBytes).Append(", buffers in use ");
-        Append(line, context.BufferPool.BlocksInUse).Append(", buffer waits ");
-        Append(line, context.BufferWaits).Append("; log lines dropped ");
+        Append(line, counters.BuffersInUse).Append(", buffer waits ");
+        Append(line, counters.BufferWaits).Append("; log lines dropped ");
         Append(line, context.Log.Writer?.DroppedLines ?? 0);
         if (context.AccessLog is AccessLog accessLog && accessLog.Writer != context.Log.Writer)
             Append(line.Append(", access log lines dropped "), accessLog.Writer.DroppedLines);
+        if (contexts.Count > 1)
+        {
+            line.Append("; per reactor accepted ");
+            AppendEach(line, contexts, c => c.Counters.Accepted);
+            line.Append(", active ");
+            AppendEach(line, contexts, c => c.OpenConnections);
+        }
         return line.ToString();
+    }
+
+    // "120/80": one figure per reactor, in order.
+    private static void AppendEach(StringBuilder line, IReadOnlyList<ProxyContext> contexts, System.Func<ProxyContext, long> figure)
+    {
+        for (int i = 0; i < contexts.Count; i++)
+            Append(i == 0 ? line : line.Append('/'), figure(contexts[i]));
     }
 
     private static StringBuilder Append(StringBuilder line, long value) => line.Append(value.ToString(CultureInfo.InvariantCulture));

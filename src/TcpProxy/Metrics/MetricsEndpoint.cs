@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using TcpProxy.Interop;
 using TcpProxy.Proxy;
@@ -78,7 +79,10 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
         return null;
     }
 
-    internal string RenderMetrics() => ProxyMetrics.Render(_context);
+    /// <summary>Every reactor's context (the first is this endpoint's own loop); set before the loops start.</summary>
+    public IReadOnlyList<ProxyContext>? AllReactors { get; set; }
+
+    internal string RenderMetrics() => ProxyMetrics.Render(AllReactors ?? [_context]);
 
     /// <summary>The accept callback threw: logged; scrapes go on with the next client.</summary>
     public void OnFault(Exception exception) =>

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using TcpProxy.Interop;
 using TcpProxy.Proxy;
 
@@ -6,16 +7,20 @@ namespace TcpProxy.Metrics;
 /// <summary>Every series the metrics endpoint serves, from the loop's counters and /proc.</summary>
 public static class ProxyMetrics
 {
-    public static string Render(ProxyContext context)
+    public static string Render(ProxyContext context) => Render([context]);
+
+    /// <summary>Every series summed over the reactors, then each reactor's accepted and active clients (label reactor="0"...).</summary>
+    public static string Render(IReadOnlyList<ProxyContext> contexts)
     {
-        ProxyCounters counters = context.Counters;
+        ProxyContext context = contexts[0];
+        var counters = new CounterTotals(contexts);
         var writer = new PrometheusWriter();
         writer.Family("tcpproxy_info", "gauge", "The destination every client is forwarded to.")
             .Sample("tcpproxy_info", "destination", context.DestinationName, 1);
         writer.Family("tcpproxy_connections_accepted_total", "counter", "Client connections accepted.")
             .Sample("tcpproxy_connections_accepted_total", counters.Accepted);
         writer.Family("tcpproxy_connections_active", "gauge", "Client connections open now, those still connecting to the destination included.")
-            .Sample("tcpproxy_connections_active", context.OpenConnections);
+            .Sample("tcpproxy_connections_active", counters.Active);
         writer.Family("tcpproxy_connections_closed_total", "counter", "Client connections closed, by reason.");
         for (int i = 0; i < CloseReasons.Count; i++)
             writer.Sample("tcpproxy_connections_closed_total", "reason", CloseReasons.Name((CloseReason)i), counters.Closed((CloseReason)i));
@@ -29,11 +34,17 @@ public static class ProxyMetrics
         writer.Family("tcpproxy_buffered_bytes", "gauge", "Bytes read and not yet written, in every ring buffer.")
             .Sample("tcpproxy_buffered_bytes", counters.BufferedBytes);
         writer.Family("tcpproxy_buffers_in_use", "gauge", "Ring buffers lent to directions now: one per direction with data in flight.")
-            .Sample("tcpproxy_buffers_in_use", context.BufferPool.BlocksInUse);
+            .Sample("tcpproxy_buffers_in_use", counters.BuffersInUse);
         writer.Family("tcpproxy_buffer_memory_bytes", "gauge", "Bytes of ring-buffer memory taken from the system (in use and pooled).")
-            .Sample("tcpproxy_buffer_memory_bytes", context.BufferPool.BlocksCarved * context.BufferPool.BlockSize);
+            .Sample("tcpproxy_buffer_memory_bytes", counters.BufferMemoryBytes);
         writer.Family("tcpproxy_buffer_waits_total", "counter", "Times a direction stopped reading because no ring buffer was free (--buffer-memory, or out of memory).")
-            .Sample("tcpproxy_buffer_waits_total", context.BufferWaits);
+            .Sample("tcpproxy_buffer_waits_total", counters.BufferWaits);
+        writer.Family("tcpproxy_reactor_connections_accepted_total", "counter", "Client connections accepted, by reactor (event loop).");
+        for (int i = 0; i < contexts.Count; i++)
+            writer.Sample("tcpproxy_reactor_connections_accepted_total", "reactor", ReactorName(i), contexts[i].Counters.Accepted);
+        writer.Family("tcpproxy_reactor_connections_active", "gauge", "Client connections open now, by reactor (event loop).");
+        for (int i = 0; i < contexts.Count; i++)
+            writer.Sample("tcpproxy_reactor_connections_active", "reactor", ReactorName(i), contexts[i].OpenConnections);
 
         writer.Family("tcpproxy_log_lines_dropped_total", "counter", "Log lines lost because the destination was full or failed: stderr, and the access log when it is a file.")
             .Sample("tcpproxy_log_lines_dropped_total", "log", "stderr", context.Log.Writer?.DroppedLines ?? 0);
@@ -53,4 +64,6 @@ public static class ProxyMetrics
             .Sample("process_start_time_seconds", process.StartTimeSeconds);
         return writer.ToString();
     }
+
+    private static string ReactorName(int index) => index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

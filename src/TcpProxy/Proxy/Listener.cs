@@ -15,6 +15,11 @@ namespace TcpProxy.Proxy;
 ///   (or, for descriptors freed elsewhere, a retry timer fires), and says so
 ///   once per episode;
 /// - --max-connections: at the limit it pauses until a connection closes.
+///   With several reactors the limit is one count for the process
+///   (<see cref="SharedConnectionLimit"/>): a place is reserved before each
+///   accept, and a close on any loop wakes the loops paused at the limit.
+/// With several reactors each has a listener of its own on the same address
+/// and port (SO_REUSEPORT): the kernel spreads clients over them.
 /// </summary>
 public sealed class Listener : IDisposable, IFaultOwner
 {
@@ -54,7 +59,11 @@ public sealed class Listener : IDisposable, IFaultOwner
     /// one socket serves IPv4 and IPv6 clients; IPv4 any where IPv6 is absent.
     /// Returns null with a one-line error.
     /// </summary>
-    public static Listener? Open(ProxyContext context, string? bindAddress, int port, out string? error)
+    public static Listener? Open(ProxyContext context, string? bindAddress, int port, out string? error) =>
+        Open(context, bindAddress, port, reusePort: false, out error);
+
+    /// <summary>As <see cref="Open(ProxyContext, string?, int, out string?)"/>; with <paramref name="reusePort"/> the socket takes SO_REUSEPORT, for the first of several reactors.</summary>
+    public static Listener? Open(ProxyContext context, string? bindAddress, int port, bool reusePort, out string? error)
     {
         string? resolveError = null;
         SocketAddress[]? candidates = bindAddress is null
@@ -65,6 +74,15 @@ public sealed class Listener : IDisposable, IFaultOwner
             error = "cannot resolve bind address '" + bindAddress + "': " + resolveError;
             return null;
         }
+        return OpenFirst(context, candidates, port, reusePort, out error);
+    }
+
+    /// <summary>Another reactor's listener on exactly the address the first one bound (its port too, if 0 was asked for), with SO_REUSEPORT.</summary>
+    public static Listener? OpenBeside(ProxyContext context, Listener first, out string? error) =>
+        OpenFirst(context, [first.Address], first.Address.Port, reusePort: true, out error);
+
+    private static Listener? OpenFirst(ProxyContext context, SocketAddress[] candidates, int port, bool reusePort, out string? error)
+    {
         int lastError = 0;
         foreach (SocketAddress candidate in candidates)
         {
@@ -74,7 +92,9 @@ public sealed class Listener : IDisposable, IFaultOwner
                 lastError = -fd;
                 continue;
             }
-            int rc = Prepare(fd, candidate);
+            int rc = reusePort ? Sys.SetReusePort(fd) : 0;
+            if (rc == 0)
+                rc = Prepare(fd, candidate);
             if (rc == 0)
             {
                 error = null;
@@ -135,8 +155,18 @@ public sealed class Listener : IDisposable, IFaultOwner
     /// The one question every pause feeds: descriptors ran out (until a spare
     /// can be held again), or the connection limit is reached.
     /// </summary>
-    private bool MayAccept =>
-        !_paused && (_context.MaxConnections == 0 || _context.OpenConnections < _context.MaxConnections);
+    private bool MayAccept => !_paused && HasRoom;
+
+    private bool HasRoom =>
+        _context.MaxConnections == 0
+        || (_context.SharedLimit is SharedConnectionLimit shared ? shared.HasRoom : _context.OpenConnections < _context.MaxConnections);
+
+    /// <summary>Another loop closed a connection at the shared limit: accept again if there is room now.</summary>
+    internal void RoomFreed()
+    {
+        if (!_disposed)
+            TryResume();
+    }
 
     /// <summary>Watches the socket for clients exactly while <see cref="MayAccept"/>; cheap to call after every close.</summary>
     private void UpdateAccepting()
@@ -172,6 +202,13 @@ public sealed class Listener : IDisposable, IFaultOwner
                 UpdateAccepting();
                 return;
             }
+            SharedConnectionLimit? shared = _context.MaxConnections > 0 ? _context.SharedLimit : null;
+            if (shared != null && !shared.TryReserve())
+            {
+                // Another loop took the last place since MayAccept: pause (or, if one freed meanwhile, run again).
+                UpdateAccepting();
+                return;
+            }
             SocketAddress peer = default;
             int fd = Sys.Accept(_fd, ref peer);
             if (fd >= 0)
@@ -179,6 +216,7 @@ public sealed class Listener : IDisposable, IFaultOwner
                 Accepted(fd, peer);
                 continue;
             }
+            shared?.Release(_context.ReactorIndex);
             int errno = -fd;
             switch (AcceptErrors.Classify(errno))
             {
@@ -204,7 +242,9 @@ public sealed class Listener : IDisposable, IFaultOwner
     {
         _unclaimedClient = fd;
         Sys.SetNoDelay(fd);
-        long number = ++_context.Counters.Accepted;
+        long accepted = ++_context.Counters.Accepted;
+        // Unique over every loop without sharing a counter: loop i numbers i+1, i+1+N, i+1+2N...
+        long number = (accepted - 1) * _context.ReactorCount + _context.ReactorIndex + 1;
         string? peerName = _context.NamesPeers ? peer.ToString() : null;
         byte[]? proxyHeader = null;
         if (_context.SendProxy != ProxyProtocolVersion.None)
@@ -228,6 +268,9 @@ public sealed class Listener : IDisposable, IFaultOwner
             Sys.SetAbortOnClose(_unclaimedClient);
             Sys.Close(_unclaimedClient);
             _unclaimedClient = -1;
+            // Its place at the shared limit: no connector listed it, so no close will give it back.
+            if (_context.MaxConnections > 0)
+                _context.SharedLimit?.Release(_context.ReactorIndex);
         }
         _context.Log.Info("listener: internal error (" + ProxyContext.DescribeFault(exception) + ")" + (hadClient ? "; client reset" : ""));
     }

@@ -54,6 +54,15 @@ public sealed class ProxyContext
 
     public ProxyCounters Counters { get; } = new();
 
+    /// <summary>Which reactor this context belongs to (0..ReactorCount-1): every loop has a context of its own.</summary>
+    public int ReactorIndex { get; init; }
+
+    /// <summary>How many reactors the process runs (--reactors).</summary>
+    public int ReactorCount { get; init; } = 1;
+
+    /// <summary>--max-connections counted over every loop; null with one reactor (the loop's own list counts).</summary>
+    public SharedConnectionLimit? SharedLimit { get; init; }
+
     /// <summary>Clients accepted and not yet closed, connecting ones included.</summary>
     public ConnectionList Connections { get; } = new();
 
@@ -112,6 +121,7 @@ public sealed class ProxyContext
     internal void Closed(ClientConnection connection, CloseReason reason, int errno, int serverIndex, long bytesUp, long bytesDown)
     {
         Connections.Remove(connection);
+        SharedLimit?.Release(ReactorIndex);
         Counters.CountClose(reason);
         AccessLog?.Write(connection.PeerName, serverIndex >= 0 ? DestinationAddressNames[serverIndex] : null,
             bytesUp, bytesDown, Reactor.NowMs - connection.AcceptedMs, reason, errno);

@@ -17,6 +17,7 @@ internal static class DarwinConstants
     // In ticks; with l_linger 0 the unit does not matter: close() resets.
     public const int SO_LINGER = 0x0080;
     public const int SO_OOBINLINE = 0x0100;
+    public const int SO_REUSEPORT = 0x0200;
     public const int SO_ERROR = 0x1007;
     public const int SO_NOSIGPIPE = 0x1022;
     public const int MSG_DONTWAIT = 0x80;

@@ -116,6 +116,8 @@ internal static unsafe partial class DarwinSys
 
     public static int SetReuseAddress(int fd) => SetIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1);
 
+    public static int SetReusePort(int fd) => SetIntOption(fd, SOL_SOCKET, SO_REUSEPORT, 1);
+
     public static int SetIPv6Only(int fd, bool only) => SetIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, only ? 1 : 0);
 
     public static int SetAbortOnClose(int fd)

@@ -69,6 +69,11 @@ internal static unsafe partial class LinuxSys
 
     public static int SetReuseAddress(int fd) => SetIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1);
 
+    // <asm-generic/socket.h>; named here rather than trusted to Tmds.LibC's set of constants.
+    private const int SO_REUSEPORT_LINUX = 15;
+
+    public static int SetReusePort(int fd) => SetIntOption(fd, SOL_SOCKET, SO_REUSEPORT_LINUX, 1);
+
     public static int SetIPv6Only(int fd, bool only) => SetIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, only ? 1 : 0);
 
     public static int SetAbortOnClose(int fd)
