@@ -233,6 +233,20 @@ static int do_write(struct pair *p, int i) {
     return 0;
 }
 
+/* Reads fd[i] and writes what it read on at once.  Splice mode repeats while a read fills the
+ * pipe to the high-water mark and the write empties it (a stream is flowing), instead of
+ * asking epoll between every 8 KiB; bounded, so one busy pair cannot starve the others.
+ * Returns -1 when the pair must be closed. */
+static int pump(struct pair *p, int i) {
+    struct ring *r = &p->r[i];
+    for (int round = 0; ; round++) {
+        if (do_read(p, i) < 0) return -1;
+        int filled = r->len == r->cap;
+        if (do_write(p, i) < 0) return -1;
+        if (!splice_mode || !filled || r->len > 0 || p->eof[i] || round == 15) return 0;
+    }
+}
+
 static void service(struct pair *p, int side, unsigned events) {
     if (p->closed) return;
     if (side == 1 && p->connecting) {
@@ -244,14 +258,14 @@ static void service(struct pair *p, int side, unsigned events) {
     }
     /* Read until EAGAIN or ring full, then write at once. */
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR) && !p->eof[side] && !(side == 1 && p->connecting)) {
-        if (do_read(p, side) < 0 || do_write(p, side) < 0) { close_pair(p); return; }
+        if (pump(p, side) < 0) { close_pair(p); return; }
     }
     if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
         int other = 1 - side;
         if (do_write(p, other) < 0) { close_pair(p); return; }
         if (!p->eof[other] && p->r[other].len < p->r[other].cap && !p->parked[other]) {
             /* the ring drained a little: refill it now */
-            if (do_read(p, other) < 0 || do_write(p, other) < 0) { close_pair(p); return; }
+            if (pump(p, other) < 0) { close_pair(p); return; }
         }
     }
     if (p->eof[0] && p->eof[1] && !p->r[0].len && !p->r[1].len) { close_pair(p); return; }
