@@ -323,7 +323,8 @@ def write(args, tests, chosen, runnable, runs, elapsed):
         json.dump({"machine": info, "baseline": baseline, "contenders": names,
                    "skipped": {c.name: c.missing for c in chosen if c.missing},
                    "settings": {k: v for k, v in vars(args).items() if k not in ("contender",)},
-                   "contender_commands": {c.name: c.command for c in runnable}, "runs": runs}, f, indent=1)
+                   "contender_commands": {c.name: c.argv("<dest-host>", "<dest-port>", "<listen-port>")
+                                          for c in runnable if not c.direct}, "runs": runs}, f, indent=1)
     chart = write_chart(out, names, ok)
     if chart:
         paths.append(chart)
