@@ -40,7 +40,6 @@ class Proxy:
     def __init__(self, name, argv, listen_port, log_path, env):
         self.name, self.listen_port, self.log_path = name, listen_port, log_path
         self.log = open(log_path, "wb")
-        self.started = time.monotonic()
         self.proc = subprocess.Popen(argv,
                                      stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True, env=env)
