@@ -1,6 +1,7 @@
 # Benchmark harness fragment, included by the top-level Makefile.
 #   make loadgen        builds the C load generator (build/bench/loadgen)
-#   make bench-compare  full side-by-side run (~15 min) -> benchmarks/results/
+#   make bench-compare  full side-by-side run (~15 min: tcpproxy copy/splice/auto × 1 and 2 reactors,
+#                       refproxy copy/splice, haproxy, nginx, direct) -> benchmarks/results/
 #   make bench-smoke    the --quick run (~1 min) -> build/bench/quick/ (part of `make test`)
 BENCH_DIR     := $(TOP)/benchmarks
 LOADGEN       := $(BUILD)/bench/loadgen

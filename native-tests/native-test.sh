@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proves the grader on good and broken proxies, then runs a small stress.
-#   ./tcpproxy and refproxy must pass every phase (classic and --extra);
+#   ./tcpproxy, refproxy and refproxy --splice must pass every phase (classic and --extra);
 #   each broken proxy must fail EXACTLY the phases listed for it (--only keeps those runs short).
 # usage: native-test.sh GRADER TCPPROXY REFPROXY STRESS
 set -uo pipefail
@@ -58,6 +58,11 @@ grade refproxy-no-timeout "Timeout of lazy forward client|Timeout of lazy revers
 grade refproxy-idle-timeout "Non-timeout of active client" --only 1,7,8 "$REFPROXY" --break=idle-timeout
 grade refproxy-blocking "Mix of blocked and normal|Slow readers and round-trip p99" --only 1,5,15 "$REFPROXY" --break=blocking
 grade refproxy-keep-on-error "Early close|Client RST mid-transfer" --only 1,7,16 "$REFPROXY" --break=keep-on-error
+# refproxy's zero-copy mode, every phase: the benchmarks' splice baseline keeps every rule too.
+grade refproxy-splice "" --extra "$REFPROXY" --splice
+# A 256 KiB buffer in a 64 KiB pipe: the pipe fills before the byte count does, so every phase
+# whose reader stalls takes the "pipe out of slots" path (stop reading until the writer drains).
+grade refproxy-splice-bigbuf "" --extra "$REFPROXY" --splice --buffer-size 262144
 grade socat "Timeout of lazy forward client|Timeout of lazy reverse client" --only 1,2,4,6,7,8,9,10 "$HERE/grader/socat-proxy.sh"
 "$STRESS" -n 500 -t 3 "$TCPPROXY" > "$LOGS/stress.log" 2>&1 &
 stress_pid=$!

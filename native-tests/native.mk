@@ -8,6 +8,7 @@ GRADER_BIN   := $(NATIVE_BUILD)/test-tcpproxy
 REFPROXY_BIN := $(NATIVE_BUILD)/refproxy
 STRESS_BIN   := $(NATIVE_BUILD)/stress
 STRESS_ARGS  ?=
+STRESS_PROXY_ARGS ?=
 
 .PHONY: grader refproxy stress-tool native-test native-test-poll native-test-portable stress demo native-ensure-socat
 
@@ -67,8 +68,9 @@ TEST_TARGETS += native-test native-test-poll native-test-portable
 endif
 
 # 9 000 connections by default (the proxy holds 2 per pair under a hard limit of 20 000).
+# STRESS_PROXY_ARGS go to the proxy, e.g. STRESS_PROXY_ARGS="--splice on".
 stress: $(TCPPROXY) $(STRESS_BIN)
-	$(STRESS_BIN) $(STRESS_ARGS) $(TCPPROXY)
+	$(STRESS_BIN) $(STRESS_ARGS) $(TCPPROXY) $(STRESS_PROXY_ARGS)
 
 demo: $(TCPPROXY)
 	@$(ENSURE_PACKAGES) python3

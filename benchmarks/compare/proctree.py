@@ -58,3 +58,18 @@ def private_kib(root):
         except OSError:
             continue
     return total
+
+
+def rss_kib(root):
+    """VmRSS of the tree, in KiB (shared pages counted in every process that maps them)."""
+    total = 0
+    for pid in tree_pids(root):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return total

@@ -34,12 +34,13 @@ def free_ports(count):
 
 
 class Proxy:
-    """One running contender: command DEST_HOST DEST_PORT LISTEN_PORT, in its own session."""
+    """One running contender (argv already holds DEST_HOST DEST_PORT LISTEN_PORT and any
+    options after them), in its own session."""
 
-    def __init__(self, name, command, dest_port, listen_port, log_path, env):
+    def __init__(self, name, argv, listen_port, log_path, env):
         self.name, self.listen_port, self.log_path = name, listen_port, log_path
         self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(command + [HOST, str(dest_port), str(listen_port)],
+        self.proc = subprocess.Popen(argv,
                                      stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True, env=env)
         self.pid = self.proc.pid

@@ -15,6 +15,7 @@ METRICS = {
     "rtt-100": ("p99_us", "p99 µs", False),
     "connrate": ("conns_per_s", "conn/s", True),
     "idle": ("kib_per_pair", "KiB/pair", False),
+    "startup": ("startup_ms", "ms", False),
 }
 EXTRAS = {
     "bulk": [("cpu_s_per_gb", "proxy CPU s/GB", "{:.2f}"), ("proxy_cpu_pct", "proxy CPU %", "{:.0f}"),
@@ -23,8 +24,27 @@ EXTRAS = {
             ("proxy_cpu_pct", "proxy CPU %", "{:.0f}"), ("loadgen_cpu_pct", "loadgen CPU %", "{:.0f}")],
     "connrate": [("failures", "failures", "{:d}"), ("proxy_cpu_pct", "proxy CPU %", "{:.0f}"),
                  ("loadgen_cpu_pct", "loadgen CPU %", "{:.0f}")],
-    "idle": [("established", "pairs", "{:d}"), ("proxy_private_kib", "proxy private KiB", "{:.0f}")],
+    "idle": [("established", "pairs", "{:d}"), ("rss_kib_per_pair", "RSS KiB/pair", "auto"),
+             ("proxy_private_kib", "proxy private KiB", "{:.0f}"), ("proxy_rss_kib", "proxy RSS KiB", "{:.0f}")],
+    "startup": [("startup_min_ms", "fastest ms", "auto"), ("startup_max_ms", "slowest ms", "auto")],
 }
+
+# The one summary table: (label, test, key, higher is better, format); a row per figure,
+# a column per contender. "bulk" as test means the median over bulk-1 and bulk-20 runs.
+ROWS = [
+    ("private KiB per idle pair", "idle", "kib_per_pair", False, "auto"),
+    ("RSS KiB per idle pair", "idle", "rss_kib_per_pair", False, "auto"),
+    ("bulk 1 conn, MB/s", "bulk-1", "mb_per_s", True, "auto"),
+    ("bulk 20 conns, MB/s", "bulk-20", "mb_per_s", True, "auto"),
+    ("CPU s/GB (bulk)", "bulk", "cpu_s_per_gb", False, "{:.2f}"),
+    ("syscalls/MiB (bulk, strace -c)", "strace", "syscalls_per_mib", False, "auto"),
+    ("syscalls per round trip (1 conn, strace -c)", "strace-rtt", "syscalls_per_rt", False, "{:.1f}"),
+    ("RTT p99 1 conn, µs", "rtt-1", "p99_us", False, "auto"),
+    ("RTT p99 100 conns, µs", "rtt-100", "p99_us", False, "auto"),
+    ("round trips/s, 100 conns", "rtt-100", "rt_per_s", True, "auto"),
+    ("connections/s", "connrate", "conns_per_s", True, "auto"),
+    ("start-up ms (exec → first round trip)", "startup", "startup_ms", False, "{:.1f}"),
+]
 
 
 def fmt(v, spec="auto"):
@@ -128,6 +148,89 @@ def targets(ok):
             "| target | tcpproxy | best peer | ratio | verdict |", "|---|---|---|---|---|"] + rows
 
 
+def row_value(ok, contender, test, key):
+    if test == "bulk":
+        return bulk_cpu_per_gb(ok, contender)
+    return median_of(ok, contender, test, key)
+
+
+def summary_table(ok, errors, names, args):
+    """ONE table: a row per figure, a column per contender (medians over the repetitions).
+    Bold: the best value in the row."""
+    lines = ["", "## Summary (medians; a row per figure, bold = best in the row)", "",
+             "| figure | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for label, test, key, higher, spec in ROWS:
+        values = {n: row_value(ok, n, test, key) for n in names}
+        tried = ("bulk-1", "bulk-20") if test == "bulk" else (test,)
+        if all(v is None for v in values.values()) and not any((n, t) in errors for n in names for t in tried):
+            continue  # a figure this run did not measure (not in --tests)
+        measured = {n: v for n, v in values.items() if v is not None and n != "direct"}
+        best = (max if higher else min)(measured.values()) if measured else None
+        if test == "idle":
+            label += f" ({args.idle_pairs} pairs)"
+        cells = []
+        for n in names:
+            v = values[n]
+            if v is None:
+                cells.append("failed" if any((n, t) in errors for t in tried) else "–")
+            else:
+                cell = fmt(v, spec)
+                cells.append(f"**{cell}**" if v == best and n != "direct" and len(measured) > 1 else cell)
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def issue9_ratios(ok):
+    """The ratios issue 9 names, each against a named contender of the same run."""
+    def v(n, test, key):
+        return row_value(ok, n, test, key)
+
+    rows = []
+
+    def add(label, ours_name, ours, peer_name, peer, target, higher):
+        if ours is None or peer is None or not peer:
+            return
+        r = ours / peer
+        met = r >= target if higher else r <= target
+        want = ("≥ " if higher else "≤ ") + f"{target:g}×"
+        rows.append(f"| {label} | {ours_name} {fmt(ours)} | {peer_name} {fmt(peer)} | {r:.2f}× | {want} | "
+                    + ("met" if met else "missed") + " |")
+
+    for peer in ("refproxy", "refproxy-splice", "haproxy", "nginx"):
+        add("private KiB per idle pair", "tcpproxy", v("tcpproxy", "idle", "kib_per_pair"), peer,
+            v(peer, "idle", "kib_per_pair"), 1.0, False)
+    for ours in ("tcpproxy-splice", "tcpproxy-auto"):
+        add("bulk 1 conn MB/s", ours, v(ours, "bulk-1", "mb_per_s"), "refproxy-splice",
+            v("refproxy-splice", "bulk-1", "mb_per_s"), 1.0, True)
+        add("CPU s/GB (bulk)", ours, v(ours, "bulk", "cpu_s_per_gb"), "refproxy-splice",
+            v("refproxy-splice", "bulk", "cpu_s_per_gb"), 1.0, False)
+    add("RTT p99 1 conn (auto must not be worse than copy)", "tcpproxy-auto", v("tcpproxy-auto", "rtt-1", "p99_us"),
+        "tcpproxy", v("tcpproxy", "rtt-1", "p99_us"), 1.0, False)
+    for label, test, key in (("connections/s", "connrate", "conns_per_s"),
+                             ("round trips/s, 100 conns", "rtt-100", "rt_per_s"),
+                             ("bulk 20 conns MB/s", "bulk-20", "mb_per_s")):
+        add(label + ": 2 reactors over 1", "tcpproxy-r2", v("tcpproxy-r2", test, key), "tcpproxy",
+            v("tcpproxy", test, key), 1.0, True)
+    out = []
+    if rows:
+        out = ["", "## Ratios of issue 9 (each against a named contender of this run)", "",
+               "| figure | ours | against | ratio | target | verdict |", "|---|---|---|---|---|---|"] + rows
+    fixed = []
+    kib = v("tcpproxy", "idle", "kib_per_pair")
+    if kib is not None:
+        fixed.append(f"| private KiB per idle pair, tcpproxy | {fmt(kib)} | < 1.0 | {'met' if kib < 1.0 else 'missed'} |")
+    for n in ("tcpproxy", "tcpproxy-splice", "tcpproxy-auto"):
+        sc = v(n, "strace", "syscalls_per_mib")
+        if sc is not None:
+            fixed.append(f"| syscalls/MiB, {n} | {fmt(sc)} | floor 256 (8 KiB rings) | {sc / 256:.2f}× the floor |")
+    ms = v("tcpproxy", "startup", "startup_ms")
+    if ms is not None:
+        fixed.append(f"| start-up ms, tcpproxy | {ms:.1f} | < 10 | {'met' if ms < 10 else 'missed'} |")
+    if fixed:
+        out += ["", "| fixed target | value | target | verdict |", "|---|---|---|---|"] + fixed
+    return out
+
+
 def pick_baseline(wanted, names, ok):
     have = [n for n in names if n != "direct" and any(k[0] == n for k in ok)]
     if wanted in have:
@@ -151,7 +254,8 @@ def write(args, tests, chosen, runnable, runs, elapsed):
           "(well above 2 means other work shared the 2 cores and the figures are noisy)",
           f"- Settings: {args.reps} repetition(s), contenders interleaved; bulk {args.bulk_bytes / (1 << 20):.0f} MiB "
           f"per run (bulk-20: split over 20 connections); rtt {args.msg_size}-byte messages for {args.seconds:g} s; "
-          f"connrate {args.workers} workers for {args.seconds:g} s; idle {args.idle_pairs} pairs"
+          f"connrate {args.workers} workers for {args.seconds:g} s; idle {args.idle_pairs} pairs; start-up: median of "
+          f"{args.startup} starts; strace -c: {args.strace_bytes / (1 << 20):.0f} MiB bulk, {args.strace_seconds:g} s ping-pong"
           + ("; **quick smoke run: sizes too small to mean much**" if args.quick else ""),
           f"- Baseline for ratios: **{baseline or 'none'}**" + (
               f" (wanted {args.baseline}, which did not run)" if baseline != args.baseline else ""),
@@ -166,23 +270,8 @@ def write(args, tests, chosen, runnable, runs, elapsed):
     versions = [f"{c.name}: {c.version}" for c in chosen if c.version]
     if versions:
         md.append("- Versions: " + "; ".join(versions))
-    md += ["", "## Summary (medians; ratio to the baseline in parentheses)", "",
-           "| contender | bulk-1 MB/s | bulk-20 MB/s | RTT p99 1 conn µs | RTT p99 100 conns µs | conn/s "
-           "| CPU s/GB (bulk) | syscalls/MiB | KiB/idle pair |",
-           "|---|---|---|---|---|---|---|---|---|"]
-    for n in names:
-        cells = []
-        for test in ("bulk-1", "bulk-20", "rtt-1", "rtt-100", "connrate"):
-            key = METRICS[test][0]
-            v, b = median_of(ok, n, test, key), median_of(ok, baseline, test, key)
-            cells.append(("failed" if (n, test) in errors else "–") if v is None else f"{fmt(v)} ({ratio(v, b)})")
-        cpu_m, cpu_b = bulk_cpu_per_gb(ok, n), bulk_cpu_per_gb(ok, baseline)
-        cells.append("–" if cpu_m is None else f"{cpu_m:.2f} ({ratio(cpu_m, cpu_b)})")
-        sc, sc_b = median_of(ok, n, "strace", "syscalls_per_mib"), median_of(ok, baseline, "strace", "syscalls_per_mib")
-        cells.append("–" if sc is None else f"{sc:.0f} ({ratio(sc, sc_b)})")
-        kib, kib_b = median_of(ok, n, "idle", "kib_per_pair"), median_of(ok, baseline, "idle", "kib_per_pair")
-        cells.append("–" if kib is None else f"{fmt(kib)} ({ratio(kib, kib_b)})")
-        md.append(f"| {n} | " + " | ".join(cells) + " |")
+    md += summary_table(ok, errors, names, args)
+    md += issue9_ratios(ok)
     md += targets(ok)
     summary = md[2:]  # everything but the title: copied into benchmarks/README.md
     for name, mode, _ in tests:
@@ -207,12 +296,15 @@ def write(args, tests, chosen, runnable, runs, elapsed):
             if failed:
                 row[0] += f" ({len(failed)} failed)"
             md.append("| " + " | ".join(row) + " |")
-    traced = [(n, ok[n, "strace"][0]) for n in names if (n, "strace") in ok]
-    if traced:
-        md += ["", "## Syscalls per MiB in the 1-connection bulk run under strace (top 5)", ""]
-        for n, r in traced:
-            top = sorted(r.get("syscalls_per_mib_by_name", {}).items(), key=lambda kv: -kv[1])[:5]
-            md.append(f"- {n}: {r['syscalls_per_mib']:.0f} in all; " + ", ".join(f"{k} {v:.0f}" for k, v in top))
+    for test, key, title, spec in (("strace", "syscalls_per_mib", "per MiB in the 1-connection bulk run", "{:.0f}"),
+                                   ("strace-rtt", "syscalls_per_rt", "per round trip in the 1-connection ping-pong",
+                                    "{:.2f}")):
+        traced = [(n, ok[n, test][0]) for n in names if (n, test) in ok]
+        if traced:
+            md += ["", f"## Syscalls {title} under strace -c (top 5)", ""]
+            for n, r in traced:
+                top = sorted(r.get(key + "_by_name", {}).items(), key=lambda kv: -kv[1])[:5]
+                md.append(f"- {n}: {spec.format(r[key])} in all; " + ", ".join(f"{k} {spec.format(v)}" for k, v in top))
     busy = sorted({f"{r['contender']} {r['test']}" for r in runs
                    if r.get("result", {}).get("loadgen_cpu_pct", 0) >= 90 * r.get("result", {}).get("loadgen_procs", 1) and r["contender"] != "direct"})
     if busy:
@@ -231,7 +323,8 @@ def write(args, tests, chosen, runnable, runs, elapsed):
         json.dump({"machine": info, "baseline": baseline, "contenders": names,
                    "skipped": {c.name: c.missing for c in chosen if c.missing},
                    "settings": {k: v for k, v in vars(args).items() if k not in ("contender",)},
-                   "contender_commands": {c.name: c.command for c in runnable}, "runs": runs}, f, indent=1)
+                   "contender_commands": {c.name: c.argv("<dest-host>", "<dest-port>", "<listen-port>")
+                                          for c in runnable if not c.direct}, "runs": runs}, f, indent=1)
     chart = write_chart(out, names, ok)
     if chart:
         paths.append(chart)

@@ -2,7 +2,9 @@
  * Opens N connections (spread over several 127.x.y.z source and destination addresses, since
  * one address pair runs out of ports and backlog), keeps each exchanging 16-byte messages at a
  * bounded rate for T seconds, checks every byte, and reports throughput, latency and the
- * proxy's RSS.  The destination echo server runs in a child process so that neither process
+ * proxy's memory per pair: RSS and private memory (Private_Clean + Private_Dirty of
+ * /proc/PID/smaps_rollup) once every pair has proven itself by a round trip, and again at
+ * the end, each minus the same before any pair existed.  The destination echo server runs in a child process so that neither process
  * needs more than N descriptors (the hard limit here is 20 000; the proxy needs 2N).
  * usage: stress [-n N] [-t SECONDS] [-r MSGS_PER_SEC_PER_CONN] [-a ADDRESSES] PROXY [args] */
 #define _GNU_SOURCE
@@ -25,7 +27,8 @@
 
 #define MSG 16
 enum { CONNECTING, READY, WAITING, DEAD };
-struct conn { int fd, state; uint32_t seq; size_t got; double sent_at, next_at; uint8_t out[MSG], in[MSG]; };
+struct conn { int fd, state, proven; uint32_t seq; size_t got; double sent_at, next_at; uint8_t out[MSG], in[MSG]; };
+struct mem { long rss_kb, private_kb; };
 
 static pid_t proxy_pid, dest_pid;
 
@@ -134,6 +137,28 @@ static long rss_kb(pid_t pid) {
     return kb;
 }
 
+/* RSS from status; private = Private_Clean + Private_Dirty from smaps_rollup (-1 if unreadable). */
+static struct mem mem_of(pid_t pid) {
+    struct mem m = { rss_kb(pid), -1 };
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+    FILE *fp = fopen(path, "r");
+    if (!fp) return m;
+    long kb, sum = 0;
+    while (fgets(line, sizeof line, fp))
+        if (sscanf(line, "Private_Clean: %ld", &kb) == 1 || sscanf(line, "Private_Dirty: %ld", &kb) == 1) sum += kb;
+    fclose(fp);
+    m.private_kb = sum;
+    return m;
+}
+
+static void print_mem(const char *when, struct mem before, struct mem now_, int pairs) {
+    double d = pairs ? pairs : 1;
+    printf("stress: proxy %s: RSS %ld KB (+%.2f KB/pair), private %ld KB (+%.2f KB/pair) over %d pairs\n", when,
+           now_.rss_kb, (now_.rss_kb - before.rss_kb) / d, now_.private_kb, (now_.private_kb - before.private_kb) / d,
+           pairs);
+}
+
 static int open_conn(int i, int port, int naddrs) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
     if (fd < 0) return -1;
@@ -182,7 +207,8 @@ int main(int argc, char **argv) {
     if (dest_pid == 0) echo_server(lfd);
     close(lfd);
     int port = start_proxy(argv + i, argc - i, ntohs(a.sin_port));
-    long rss_idle = rss_kb(proxy_pid);
+    struct mem before = mem_of(proxy_pid), up = { -1, -1 };
+    int proven = 0, up_pairs = 0;
 
     struct conn *conns = calloc((size_t)n, sizeof *conns);
     size_t max_samples = (size_t)(n * seconds * rate * 1.5) + 1000;
@@ -208,7 +234,13 @@ int main(int argc, char **argv) {
         }
         if (!run_start && ((opened == n && in_flight == 0) || t >= connect_deadline)) {
             run_start = t; run_end = t + seconds;
-            rss_idle = rss_idle > 0 ? rss_idle : rss_kb(proxy_pid);
+            if (before.rss_kb < 0) before = mem_of(proxy_pid);
+        }
+        /* Every pair up at the proxy: each has carried a round trip (a completed connect only
+         * says the kernel accepted it into the backlog). */
+        if (run_start && up.rss_kb < 0 && opened == n && in_flight == 0 && proven == established) {
+            up = mem_of(proxy_pid);
+            up_pairs = proven;
         }
         if (run_start && t >= run_end) break;
         int ne = epoll_wait(ep, evs, 1024, 2);
@@ -240,6 +272,7 @@ int main(int argc, char **argv) {
             k->got += (size_t)r;
             if (k->got < MSG) continue;
             if (memcmp(k->in, k->out, MSG) != 0) { mismatches++; k->state = DEAD; failures++; close(k->fd); continue; }
+            if (!k->proven) { k->proven = 1; proven++; }
             if (run_start && nsamples < max_samples) rtt[nsamples++] = (t - k->sent_at) * 1000;
             if (run_start) trips++;
             k->state = READY;
@@ -259,20 +292,24 @@ int main(int argc, char **argv) {
             k->state = WAITING;
         }
     }
-    long rss_busy = rss_kb(proxy_pid);
+    struct mem end = mem_of(proxy_pid);
     double elapsed = now() - run_start;
     int alive = 0;
     for (int c = 0; c < opened; c++) if (conns[c].state == READY || conns[c].state == WAITING) alive++;
     int proxy_status = 0, proxy_died = waitpid(proxy_pid, &proxy_status, WNOHANG) == proxy_pid;
     qsort(rtt, nsamples, sizeof *rtt, cmp);
     double p50 = nsamples ? rtt[nsamples / 2] : 0, p99 = nsamples ? rtt[(size_t)(nsamples * 0.99)] : 0;
+    double p999 = nsamples ? rtt[(size_t)(nsamples * 0.999)] : 0, max = nsamples ? rtt[nsamples - 1] : 0;
     printf("stress: %d of %d connections established over %d source and %d destination addresses; %d still open\n",
            established, n, naddrs, naddrs, alive);
     printf("stress: %d failures (%ld wrong echoes)%s\n", failures, mismatches, proxy_died ? "; THE PROXY DIED" : "");
-    printf("stress: %ld round trips in %.1f s = %.0f/s (%.1f per connection per second); latency p50 %.3f ms, p99 %.3f ms\n",
-           trips, elapsed, trips / elapsed, trips / elapsed / (established ? established : 1), p50, p99);
-    printf("stress: proxy RSS %ld KB idle, %ld KB with %d pairs (%.1f KB/pair)\n", rss_idle, rss_busy, alive,
-           alive ? (double)(rss_busy - rss_idle) / alive : 0.0);
+    printf("stress: %ld round trips in %.1f s = %.0f/s (%.1f per connection per second); latency p50 %.3f ms, p99 %.3f ms, "
+           "p99.9 %.3f ms, max %.3f ms\n",
+           trips, elapsed, trips / elapsed, trips / elapsed / (established ? established : 1), p50, p99, p999, max);
+    printf("stress: proxy before any pair: RSS %ld KB, private %ld KB\n", before.rss_kb, before.private_kb);
+    if (up.rss_kb >= 0) print_mem("with every pair up (each proven by a round trip)", before, up, up_pairs);
+    else printf("stress: proxy memory with every pair up: not measured (not every pair completed a round trip)\n");
+    print_mem("at the end of the run", before, end, alive);
     for (int c = 0; c < opened; c++) if (conns[c].state != DEAD) close(conns[c].fd);
     kill(-proxy_pid, SIGTERM);
     for (int w = 0; w < 500 && waitpid(proxy_pid, &proxy_status, WNOHANG) == 0; w++) {
