@@ -4,6 +4,7 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.IO;
+using TcpProxy.Interop;
 using TcpProxy.Proxy;
 using TcpProxy.Reactor;
 
@@ -105,13 +106,17 @@ internal static class CommandLine
         var poller = Valued<PollerKind?>("--poller", "auto|epoll|kqueue|poll", null,
             "Readiness backend: the system's own (auto: epoll on Linux, kqueue on macOS), or poll(2), the POSIX fallback (default: auto).",
             TryPoller);
+        var splice = Valued<SpliceMode?>("--splice", "off|on|auto", null,
+            "Move bytes with splice(2) through kernel pipes instead of copying through buffers (Linux): on, off, or auto, "
+            + "where each direction switches to splice while it streams in bulk (default: off).",
+            TrySplice);
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log one line per connection opened and closed." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Log only errors that stop the proxy." };
 
         var root = new RootCommand("An asynchronous TCP proxy: forwards every client connection to the destination, both ways.")
         {
             destinationHost, destinationPort, listenPort, bufferSize, bufferMemory, stallTimeout, connectTimeout, idleTimeout, drainTimeout, maxConnections,
-            accessLog, logFormat, metrics, sendProxy, bind, poller, verbose, quiet,
+            accessLog, logFormat, metrics, sendProxy, bind, poller, splice, verbose, quiet,
         };
 
         ParseResult result = root.Parse(args);
@@ -163,6 +168,7 @@ internal static class CommandLine
             AccessLogFormat = result.GetValue(logFormat) ?? AccessLogFormat.Text,
             LogLevel = result.GetValue(verbose) ? LogLevel.Verbose : result.GetValue(quiet) ? LogLevel.Quiet : LogLevel.Normal,
             Poller = result.GetValue(poller) ?? PollerKind.Auto,
+            Splice = result.GetValue(splice) ?? SpliceMode.Off,
         };
         return new ParsedCommandLine(options, ExitCodes.Success);
     }
@@ -186,6 +192,22 @@ internal static class CommandLine
             return false;
         }
         value = kind;
+        return true;
+    }
+
+    /// <summary>off, on or auto; on where the system has no splice(2) (macOS) is a usage error, auto there means off.</summary>
+    private static bool TrySplice(string text, out SpliceMode? value, out string? problem)
+    {
+        value = null;
+        if (!ValueParsers.TryChoice(text, ["off", "on", "auto"], out int index, out problem))
+            return false;
+        var mode = (SpliceMode)index;
+        if (mode == SpliceMode.On && !Sys.SpliceAvailable)
+        {
+            problem = "'on' is not available on " + Sys.OperatingSystemName + " (splice(2) is Linux-only)";
+            return false;
+        }
+        value = mode;
         return true;
     }
 

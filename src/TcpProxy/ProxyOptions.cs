@@ -72,4 +72,7 @@ public sealed record ProxyOptions
 
     /// <summary>The readiness backend; Auto is the operating system's own (epoll, kqueue).</summary>
     public PollerKind Poller { get; init; } = PollerKind.Auto;
+
+    /// <summary>Copy through rings, splice(2) through pipes, or each direction choosing by its traffic.</summary>
+    public SpliceMode Splice { get; init; } = SpliceMode.Off;
 }

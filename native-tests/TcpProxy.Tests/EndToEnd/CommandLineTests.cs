@@ -110,6 +110,11 @@ public sealed class CommandLineTests
         { "--max-connections", "2.5" },
         { "--max-connections", "many" },
         { "--max-connections", "2147483648" },
+        { "--splice", "yes" },
+        { "--splice", "ON" },
+        { "--splice", "" },
+        // macOS has no splice(2): on is refused there (auto quietly means off).
+        { "--splice", OperatingSystem.IsMacOS() ? "on" : "maybe" },
         { "--poller", "select" },
         { "--poller", "EPOLL" },
         { "--poller", "" },
@@ -128,6 +133,8 @@ public sealed class CommandLineTests
     [InlineData("--drain-timeout: missing value", "--drain-timeout")]
     [InlineData("--metrics: missing value", "--metrics")]
     [InlineData("--send-proxy: missing value", "--send-proxy")]
+    [InlineData("--splice: missing value", "--splice")]
+    [InlineData("--splice: given more than once", "--splice", "on", "--splice", "off")]
     [InlineData("--poller: missing value", "--poller")]
     [InlineData("--access-log: missing value", "--access-log")]
     [InlineData("--access-log: empty path", "--access-log", "")]
