@@ -161,15 +161,24 @@ internal sealed class PipePool : IDisposable
         _idleCount++;
     }
 
-    /// <summary>Closes the idle pipes (at exit); lent ones close as their pairs return them.</summary>
-    public void Dispose()
+    /// <summary>
+    /// Closes every idle pipe; returns how many. At the descriptor limit a
+    /// client's socket comes before a spare pipe: the listener and the
+    /// connector call this before they give up on a descriptor.
+    /// </summary>
+    public int CloseIdle()
     {
+        int closed = _idleCount;
         while (_idleCount > 0)
         {
             _idleCount--;
             Close(new Pipe(_idleRead[_idleCount], _idleWrite[_idleCount]));
         }
+        return closed;
     }
+
+    /// <summary>Closes the idle pipes (at exit); lent ones close as their pairs return them.</summary>
+    public void Dispose() => CloseIdle();
 
     private static void Close(Pipe pipe)
     {
