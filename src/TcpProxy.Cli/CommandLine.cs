@@ -108,7 +108,7 @@ internal static class CommandLine
             TryPoller);
         var splice = Valued<SpliceMode?>("--splice", "off|on|auto", null,
             "Move bytes with splice(2) through kernel pipes instead of copying through buffers (Linux): on, off, or auto, "
-            + "where each direction switches to splice while it streams in bulk (default: off).",
+            + "where each direction switches to splice while it streams in bulk (default: auto; off without splice(2)).",
             TrySplice);
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log one line per connection opened and closed." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Log only errors that stop the proxy." };
@@ -168,7 +168,7 @@ internal static class CommandLine
             AccessLogFormat = result.GetValue(logFormat) ?? AccessLogFormat.Text,
             LogLevel = result.GetValue(verbose) ? LogLevel.Verbose : result.GetValue(quiet) ? LogLevel.Quiet : LogLevel.Normal,
             Poller = result.GetValue(poller) ?? PollerKind.Auto,
-            Splice = result.GetValue(splice) ?? SpliceMode.Off,
+            Splice = result.GetValue(splice) ?? SpliceMode.Auto,
         };
         return new ParsedCommandLine(options, ExitCodes.Success);
     }

@@ -27,7 +27,7 @@ public sealed class CommandLineParsingTests
         Assert.Null(options.BindAddress);
         Assert.Equal(LogLevel.Normal, options.LogLevel);
         Assert.Equal(PollerKind.Auto, options.Poller);
-        Assert.Equal(SpliceMode.Off, options.Splice);
+        Assert.Equal(SpliceMode.Auto, options.Splice);
         Assert.Equal("", error);
     }
 
