@@ -2,7 +2,8 @@
 #   make        builds ./tcpproxy (NativeAOT for this machine: linux-x64/arm64, or on macOS
 #               osx-arm64/osx-x64; framework-dependent fallback without a C toolchain)
 #   make test   runs every test (xunit, the C grader, the benchmark smoke runs, the reliability
-#               suites; on Linux also xunit end-to-end and the grader on the poll backend,
+#               suites; on Linux also xunit end-to-end and the grader on the poll backend
+#               and in splice mode,
 #               the grader as macOS compiles it, and framework-dependent macOS builds)
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -29,7 +30,7 @@ endif
 # Installs Debian packages that are missing (apt-get update once, only if needed).
 ENSURE_PACKAGES := $(TOP)/scripts/ensure-packages.sh
 
-.PHONY: all test dotnet-test dotnet-test-poll test-packages osx-build clean
+.PHONY: all test dotnet-test dotnet-test-poll dotnet-test-splice test-packages osx-build clean
 
 all: $(TCPPROXY)
 
@@ -63,6 +64,12 @@ dotnet-test-poll: $(TCPPROXY) test-packages
 	TCPPROXY_BIN=$(TCPPROXY) TCPPROXY_EXTRA_ARGS="--poller poll" dotnet test $(TEST_PROJ) -c Release --nologo \
 	  --filter "FullyQualifiedName~TcpProxy.Tests.EndToEnd" --logger "console;verbosity=normal"
 
+# The end-to-end classes and the model-based random tests once more, every proxy
+# they start splicing (--splice on): every rule must hold in zero-copy mode too.
+dotnet-test-splice: $(TCPPROXY) test-packages
+	TCPPROXY_BIN=$(TCPPROXY) TCPPROXY_EXTRA_ARGS="--splice on" dotnet test $(TEST_PROJ) -c Release --nologo \
+	  --filter "FullyQualifiedName~TcpProxy.Tests.EndToEnd|FullyQualifiedName~TcpProxy.Tests.Model" --logger "console;verbosity=normal"
+
 # Shows the code compiles for macOS here: a framework-dependent build per Mac RID
 # (NativeAOT for macOS links only on a Mac), each checked to be a Mach-O executable
 # for its CPU (64-bit magic cffaedfe, then CPU_TYPE_ARM64 0x0100000c / X86_64 0x01000007).
@@ -87,7 +94,7 @@ osx-build:
 ifeq ($(UNAME_S),Darwin)
 TEST_TARGETS := dotnet-test dotnet-test-poll
 else
-TEST_TARGETS := dotnet-test dotnet-test-poll osx-build
+TEST_TARGETS := dotnet-test dotnet-test-poll dotnet-test-splice osx-build
 endif
 -include native-tests/native.mk
 -include benchmarks/bench.mk

@@ -10,7 +10,7 @@ STRESS_BIN   := $(NATIVE_BUILD)/stress
 STRESS_ARGS  ?=
 STRESS_PROXY_ARGS ?=
 
-.PHONY: grader refproxy stress-tool native-test native-test-poll native-test-portable stress demo native-ensure-socat
+.PHONY: grader refproxy stress-tool native-test native-test-poll native-test-splice native-test-portable stress demo native-ensure-socat
 
 grader: $(GRADER_BIN)
 refproxy: $(REFPROXY_BIN)
@@ -51,6 +51,12 @@ native-test-poll: $(TCPPROXY) $(GRADER_BIN)
 	@printf '#!/bin/sh\nexec "%s" "$$@" --poller poll\n' "$(TCPPROXY)" > $(TCPPROXY_POLL) && chmod +x $(TCPPROXY_POLL)
 	$(GRADER_BIN) --extra $(TCPPROXY_POLL)
 
+# ./tcpproxy splicing (--splice on, Linux only), every phase, classic and extra.
+TCPPROXY_SPLICE := $(BUILD)/tcpproxy-splice
+native-test-splice: $(TCPPROXY) $(GRADER_BIN)
+	@printf '#!/bin/sh\nexec "%s" "$$@" --splice on\n' "$(TCPPROXY)" > $(TCPPROXY_SPLICE) && chmod +x $(TCPPROXY_SPLICE)
+	$(GRADER_BIN) --extra $(TCPPROXY_SPLICE)
+
 # The grader as macOS compiles it (POSIX stand-ins for epoll, /proc, prctl, accept4:
 # grader/compat.h), built and run here so that code is exercised on every make test.
 GRADER_PORTABLE_BIN := $(NATIVE_BUILD)/test-tcpproxy-portable
@@ -64,7 +70,7 @@ native-test-portable: $(TCPPROXY) $(GRADER_PORTABLE_BIN)
 ifeq ($(UNAME_S),Darwin)
 TEST_TARGETS += native-test native-test-poll
 else
-TEST_TARGETS += native-test native-test-poll native-test-portable
+TEST_TARGETS += native-test native-test-poll native-test-splice native-test-portable
 endif
 
 # 9 000 connections by default (the proxy holds 2 per pair under a hard limit of 20 000).

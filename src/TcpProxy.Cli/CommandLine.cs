@@ -4,6 +4,7 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.IO;
+using TcpProxy.Interop;
 using TcpProxy.Proxy;
 using TcpProxy.Reactor;
 
@@ -109,13 +110,17 @@ internal static class CommandLine
             "Event loops, each on a thread of its own with its own listening socket on the port (SO_REUSEPORT), 1 to "
             + ProxyOptions.MaxReactors.ToString(CultureInfo.InvariantCulture) + "; auto: one per CPU this process may use (default: 1).",
             TryReactors);
+        var splice = Valued<SpliceMode?>("--splice", "off|on|auto", null,
+            "Move bytes with splice(2) through kernel pipes instead of copying through buffers (Linux): on, off, or auto, "
+            + "where each direction switches to splice while it streams in bulk (default: auto; off without splice(2)).",
+            TrySplice);
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log one line per connection opened and closed." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Log only errors that stop the proxy." };
 
         var root = new RootCommand("An asynchronous TCP proxy: forwards every client connection to the destination, both ways.")
         {
             destinationHost, destinationPort, listenPort, bufferSize, bufferMemory, stallTimeout, connectTimeout, idleTimeout, drainTimeout, maxConnections,
-            accessLog, logFormat, metrics, sendProxy, bind, poller, reactors, verbose, quiet,
+            accessLog, logFormat, metrics, sendProxy, bind, poller, reactors, splice, verbose, quiet,
         };
 
         ParseResult result = root.Parse(args);
@@ -168,6 +173,7 @@ internal static class CommandLine
             LogLevel = result.GetValue(verbose) ? LogLevel.Verbose : result.GetValue(quiet) ? LogLevel.Quiet : LogLevel.Normal,
             Poller = result.GetValue(poller) ?? PollerKind.Auto,
             Reactors = result.GetValue(reactors) ?? 1,
+            Splice = result.GetValue(splice) ?? SpliceMode.Auto,
         };
         return new ParsedCommandLine(options, ExitCodes.Success);
     }
@@ -212,6 +218,22 @@ internal static class CommandLine
             return false;
         }
         value = (int)count;
+        return true;
+    }
+
+    /// <summary>off, on or auto; on where the system has no splice(2) (macOS) is a usage error, auto there means off.</summary>
+    private static bool TrySplice(string text, out SpliceMode? value, out string? problem)
+    {
+        value = null;
+        if (!ValueParsers.TryChoice(text, ["off", "on", "auto"], out int index, out problem))
+            return false;
+        var mode = (SpliceMode)index;
+        if (mode == SpliceMode.On && !Sys.SpliceAvailable)
+        {
+            problem = "'on' is not available on " + Sys.OperatingSystemName + " (splice(2) is Linux-only)";
+            return false;
+        }
+        value = mode;
         return true;
     }
 

@@ -89,4 +89,7 @@ public sealed record ProxyOptions
 
     /// <summary>The readiness backend; Auto is the operating system's own (epoll, kqueue).</summary>
     public PollerKind Poller { get; init; } = PollerKind.Auto;
+
+    /// <summary>Copy through rings, splice(2) through pipes, or each direction choosing by its traffic (the default; off where there is no splice).</summary>
+    public SpliceMode Splice { get; init; } = SpliceMode.Auto;
 }

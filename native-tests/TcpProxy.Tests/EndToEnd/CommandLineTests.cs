@@ -117,6 +117,11 @@ public sealed class CommandLineTests
         { "--reactors", "1.5" },
         { "--reactors", "AUTO" },
         { "--reactors", "" },
+        { "--splice", "yes" },
+        { "--splice", "ON" },
+        { "--splice", "" },
+        // macOS has no splice(2): on is refused there (auto quietly means off).
+        { "--splice", OperatingSystem.IsMacOS() ? "on" : "maybe" },
         { "--poller", "select" },
         { "--poller", "EPOLL" },
         { "--poller", "" },
@@ -135,6 +140,8 @@ public sealed class CommandLineTests
     [InlineData("--drain-timeout: missing value", "--drain-timeout")]
     [InlineData("--metrics: missing value", "--metrics")]
     [InlineData("--send-proxy: missing value", "--send-proxy")]
+    [InlineData("--splice: missing value", "--splice")]
+    [InlineData("--splice: given more than once", "--splice", "on", "--splice", "off")]
     [InlineData("--poller: missing value", "--poller")]
     [InlineData("--reactors: missing value", "--reactors")]
     [InlineData("--reactors: given more than once", "--reactors", "2", "--reactors", "3")]

@@ -27,6 +27,7 @@ public sealed class CommandLineParsingTests
         Assert.Null(options.BindAddress);
         Assert.Equal(LogLevel.Normal, options.LogLevel);
         Assert.Equal(PollerKind.Auto, options.Poller);
+        Assert.Equal(SpliceMode.Auto, options.Splice);
         Assert.Equal("", error);
     }
 
@@ -80,6 +81,29 @@ public sealed class CommandLineParsingTests
         Assert.StartsWith($"tcpproxy: --poller: '{other}' is not available on {(OperatingSystem.IsMacOS() ? "macOS" : "Linux")} (usage:", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("off", SpliceMode.Off)]
+    [InlineData("auto", SpliceMode.Auto)]
+    public void Splice_IsApplied(string value, SpliceMode expected)
+    {
+        (ParsedCommandLine result, _, _) = Parse("host", "80", "3000", "--splice", value);
+        Assert.Equal(expected, Assert.IsType<ProxyOptions>(result.Options).Splice);
+    }
+
+    [Fact]
+    public void SpliceOn_IsAppliedOnLinux_AndAUsageErrorWhereThereIsNoSplice()
+    {
+        (ParsedCommandLine result, _, string error) = Parse("host", "80", "3000", "--splice", "on");
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.Equal(SpliceMode.On, Assert.IsType<ProxyOptions>(result.Options).Splice);
+            return;
+        }
+        Assert.Null(result.Options);
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("tcpproxy: --splice: 'on' is not available on ", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Options_AreApplied()
     {
@@ -108,6 +132,8 @@ public sealed class CommandLineParsingTests
     [InlineData("--verbose and --quiet exclude each other", "host", "80", "3000", "-v", "-q")]
     [InlineData("--nope: unknown option", "host", "80", "3000", "--nope")]
     [InlineData("--poller: 'select' is not one of auto, epoll, kqueue, poll", "host", "80", "3000", "--poller", "select")]
+    [InlineData("--splice: 'true' is not one of off, on, auto", "host", "80", "3000", "--splice", "true")]
+    [InlineData("--splice: missing value", "host", "80", "3000", "--splice")]
     public void BadCommandLine_IsOneLineNamingTheProblem_ExitCode2(string expected, params string[] args)
     {
         (ParsedCommandLine result, _, string error) = Parse(args);

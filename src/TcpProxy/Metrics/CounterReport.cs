@@ -30,7 +30,11 @@ public static class CounterReport
         Append(line, counters.AcceptPauses).Append(", buffered bytes ");
         Append(line, counters.BufferedBytes).Append(", buffers in use ");
         Append(line, counters.BuffersInUse).Append(", buffer waits ");
-        Append(line, counters.BufferWaits).Append("; log lines dropped ");
+        Append(line, counters.BufferWaits).Append("; splice switches to splice ");
+        Append(line, counters.SwitchesToSplice).Append(", to copy ");
+        Append(line, counters.SwitchesToCopy).Append(", pipes in use ");
+        Append(line, counters.PipesInUse).Append(", idle ");
+        Append(line, counters.PipesIdle).Append("; log lines dropped ");
         Append(line, context.Log.Writer?.DroppedLines ?? 0);
         if (context.AccessLog is AccessLog accessLog && accessLog.Writer != context.Log.Writer)
             Append(line.Append(", access log lines dropped "), accessLog.Writer.DroppedLines);

@@ -31,6 +31,10 @@ internal readonly struct CounterTotals
             BuffersInUse += context.BufferPool.BlocksInUse;
             BufferMemoryBytes += context.BufferPool.BlocksCarved * context.BufferPool.BlockSize;
             BufferWaits += context.BufferWaits;
+            SwitchesToSplice += counters.SwitchesToSplice;
+            SwitchesToCopy += counters.SwitchesToCopy;
+            PipesInUse += context.Pipes?.InUse ?? 0;
+            PipesIdle += context.Pipes?.Idle ?? 0;
             for (int i = 0; i < CloseReasons.Count; i++)
                 _closed[i] += counters.Closed((CloseReason)i);
         }
@@ -55,6 +59,14 @@ internal readonly struct CounterTotals
     public long BufferMemoryBytes { get; }
 
     public long BufferWaits { get; }
+
+    public long SwitchesToSplice { get; }
+
+    public long SwitchesToCopy { get; }
+
+    public long PipesInUse { get; }
+
+    public long PipesIdle { get; }
 
     public long Closed(CloseReason reason) => _closed[(int)reason];
 }

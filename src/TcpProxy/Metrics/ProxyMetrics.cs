@@ -31,7 +31,7 @@ public static class ProxyMetrics
             .Sample("tcpproxy_connect_failures_total", counters.ConnectFailures);
         writer.Family("tcpproxy_accept_pauses_total", "counter", "Times accepting paused: the connection limit was reached, or descriptors ran out.")
             .Sample("tcpproxy_accept_pauses_total", counters.AcceptPauses);
-        writer.Family("tcpproxy_buffered_bytes", "gauge", "Bytes read and not yet written, in every ring buffer.")
+        writer.Family("tcpproxy_buffered_bytes", "gauge", "Bytes read and not yet written, in every ring buffer and pipe.")
             .Sample("tcpproxy_buffered_bytes", counters.BufferedBytes);
         writer.Family("tcpproxy_buffers_in_use", "gauge", "Ring buffers lent to directions now: one per direction with data in flight.")
             .Sample("tcpproxy_buffers_in_use", counters.BuffersInUse);
@@ -45,6 +45,12 @@ public static class ProxyMetrics
         writer.Family("tcpproxy_reactor_connections_active", "gauge", "Client connections open now, by reactor (event loop).");
         for (int i = 0; i < contexts.Count; i++)
             writer.Sample("tcpproxy_reactor_connections_active", "reactor", ReactorName(i), contexts[i].OpenConnections);
+        writer.Family("tcpproxy_splice_switches_total", "counter", "Directions that switched, under --splice auto: to splice (a bulk stream), back to copy (it went quiet).")
+            .Sample("tcpproxy_splice_switches_total", "to", "splice", counters.SwitchesToSplice)
+            .Sample("tcpproxy_splice_switches_total", "to", "copy", counters.SwitchesToCopy);
+        writer.Family("tcpproxy_pipes", "gauge", "Kernel pipes of splice mode: lent to directions with bytes in flight, and idle in the pool.")
+            .Sample("tcpproxy_pipes", "state", "in_use", counters.PipesInUse)
+            .Sample("tcpproxy_pipes", "state", "idle", counters.PipesIdle);
 
         writer.Family("tcpproxy_log_lines_dropped_total", "counter", "Log lines lost because the destination was full or failed: stderr, and the access log when it is a file.")
             .Sample("tcpproxy_log_lines_dropped_total", "log", "stderr", context.Log.Writer?.DroppedLines ?? 0);

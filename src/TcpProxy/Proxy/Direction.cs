@@ -15,8 +15,13 @@ namespace TcpProxy.Proxy;
 /// only while it holds data and gives it back the moment it drains, so an
 /// idle direction holds no buffer. The direction is its own stall timer (an
 /// intrusive <see cref="WheelTimer"/>) and is reused with its pooled pair.
+///
+/// In splice mode a chunk goes source → pipe → sink with splice(2) instead,
+/// never through user space (Direction.Splice.cs). The buffer is then the
+/// pipe, with the same high-water mark counted in bytes by the direction; the
+/// ring and the pipe are never both non-empty, so no byte overtakes another.
 /// </summary>
-internal sealed unsafe class Direction : WheelTimer
+internal sealed unsafe partial class Direction : WheelTimer
 {
     // Reads per callback before yielding to other fds (libuv uses 32 for the same reason).
     private const int ReadBudget = 16;
@@ -57,6 +62,9 @@ internal sealed unsafe class Direction : WheelTimer
         _counters = context.Counters;
         _isUpstream = isUpstream;
         _ring = new RingBuffer(context.BufferSize);
+        _pipes = context.Pipes;
+        _bufferSize = context.BufferSize;
+        _autoSplice = context.Splice == SpliceMode.Auto && _pipes != null;
     }
 
     /// <summary>"up" (client to server) or "down"; for logs.</summary>
@@ -65,8 +73,8 @@ internal sealed unsafe class Direction : WheelTimer
     /// <summary>The ring a granted block goes to (only <see cref="BufferMemory"/> calls this).</summary>
     internal RingBuffer RingForGrant() => _ring;
 
-    /// <summary>Bytes read and not yet written.</summary>
-    public int Buffered => _ring.Count;
+    /// <summary>Bytes read and not yet written, in the ring or the pipe.</summary>
+    public int Buffered => _ring.Count + _inPipe;
 
     /// <summary>Whether the direction holds a buffer block now.</summary>
     public bool HoldsBuffer => _ring.HasMemory;
@@ -93,6 +101,7 @@ internal sealed unsafe class Direction : WheelTimer
         BytesForwarded = 0;
         _uncounted = 0;
         _preload = null;
+        OpenSplice();
     }
 
     /// <summary>
@@ -147,70 +156,82 @@ internal sealed unsafe class Direction : WheelTimer
     public void Release()
     {
         _reactor.Timers.Cancel(this);
-        _counters.BufferedBytes -= _ring.Count;
+        _counters.BufferedBytes -= Buffered;
         _context.BufferMemory.Forget(this);
         if (_ring.HasMemory)
             _context.BufferMemory.Return(_ring, discardData: true);
         _preload = null;
+        // A pipe that still holds bytes is closed by the pool, not lent again.
+        ReleasePipe();
     }
 
     public void OnSourceReadable()
     {
         for (int i = 0; i < ReadBudget; i++)
         {
+            // In splice mode too the direction holds a block while bytes are in
+            // flight: its share of --buffer-memory (see Direction.Splice.cs).
             if (!_ring.HasMemory && !_context.BufferMemory.TryAttach(this, _ring))
             {
                 // No buffer free: back-pressure; BufferGranted resumes reading.
                 PauseReading();
                 return;
             }
-            if (_ring.IsFull)
-            {
-                // High-water mark: stop reading until the sink drains some of it.
-                PauseReading();
+            bool more = SpliceNextChunk() ? SpliceIn() : CopyIn();
+            if (!more)
                 return;
-            }
-            _ring.GetFreeSegments(out byte* first, out int firstLength, out byte* second, out int secondLength);
-            long n = Sys.Receive(_source, first, firstLength, second, secondLength);
-            if (n > 0)
-            {
-                if (_ring.IsEmpty)
-                    StartStallClock();
-                _ring.Commit((int)n);
-                _counters.BufferedBytes += n;
-                _pair.LastActivityMs = _reactor.NowMs;
-                _moreExpected = n == firstLength + secondLength;
-                // A short read emptied the socket: the next edge will say when there
-                // is more — unless the peer's FIN came with this data, which raises none,
-                // or the read stopped at an urgent mark with more queued behind it.
-                bool drained = n < firstLength + secondLength && !_reactor.PeerHungUp(_source) && !_reactor.UrgentPending(_source);
-                if (drained)
-                    _reactor.ClearReady(_source, IoEvents.Readable);
-                if (!Flush() || drained)
-                    return;
-                continue;
-            }
-            if (n == 0)
-            {
-                EndSource(0);
-                return;
-            }
-            int errno = (int)-n;
-            if (errno == Errno.EINTR)
-                continue;
-            if (errno == Errno.EAGAIN)
-            {
-                _reactor.ClearReady(_source, IoEvents.Readable | IoEvents.Urgent);
-                _moreExpected = false;
-                if (_sinkCorked && _ring.IsEmpty)
-                    Uncork();
-                ReturnBufferIfEmpty();
-                return;
-            }
-            // A read error ends this direction like EOF; the other one carries on.
-            EndSource(errno);
-            return;
         }
+    }
+
+    /// <summary>Reads one chunk into the ring; false when reading stops for now (or the pair closed).</summary>
+    private bool CopyIn()
+    {
+        if (_ring.IsFull)
+        {
+            // High-water mark: stop reading until the sink drains some of it.
+            PauseReading();
+            return false;
+        }
+        _ring.GetFreeSegments(out byte* first, out int firstLength, out byte* second, out int secondLength);
+        long n = Sys.Receive(_source, first, firstLength, second, secondLength);
+        if (n > 0)
+        {
+            if (_ring.IsEmpty)
+                StartStallClock();
+            _ring.Commit((int)n);
+            _counters.BufferedBytes += n;
+            _pair.LastActivityMs = _reactor.NowMs;
+            _moreExpected = n == firstLength + secondLength;
+            if (_autoSplice)
+                CountCopiedChunk(_moreExpected);
+            // A short read emptied the socket: the next edge will say when there
+            // is more — unless the peer's FIN came with this data, which raises none,
+            // or the read stopped at an urgent mark with more queued behind it.
+            bool drained = n < firstLength + secondLength && !_reactor.PeerHungUp(_source) && !_reactor.UrgentPending(_source);
+            if (drained)
+                _reactor.ClearReady(_source, IoEvents.Readable);
+            return Flush() && !drained;
+        }
+        if (n == 0)
+        {
+            EndSource(0);
+            return false;
+        }
+        int errno = (int)-n;
+        if (errno == Errno.EINTR)
+            return true;
+        if (errno == Errno.EAGAIN)
+        {
+            _reactor.ClearReady(_source, IoEvents.Readable | IoEvents.Urgent);
+            _moreExpected = false;
+            if (_sinkCorked && _ring.IsEmpty)
+                Uncork();
+            ReturnBufferIfEmpty();
+            return false;
+        }
+        // A read error ends this direction like EOF; the other one carries on.
+        EndSource(errno);
+        return false;
     }
 
     public void OnSinkWritable()
@@ -226,6 +247,11 @@ internal sealed unsafe class Direction : WheelTimer
     /// </summary>
     private bool Flush()
     {
+        while (_inPipe > 0 && !_waitingForSink)
+        {
+            if (!SpliceOut())
+                return false;
+        }
         while (!_ring.IsEmpty && !_waitingForSink)
         {
             _ring.GetDataSegments(out byte* first, out int firstLength, out byte* second, out int secondLength);
@@ -265,14 +291,14 @@ internal sealed unsafe class Direction : WheelTimer
             _pair.Abort(CloseReason.WriteError, errno, "write to " + _pair.SideName(_sink) + " failed");
             return false;
         }
-        if (_ring.IsEmpty)
+        if (Buffered == 0)
         {
-            // Drained: an idle direction holds no buffer.
+            // Drained: an idle direction holds no buffer (and no pipe).
             ReturnBufferIfEmpty();
             if (SourceEnded)
                 return ShutdownSink();
         }
-        if (!_reading && !SourceEnded && !IsWaitingForBuffer && !_ring.IsFull)
+        if (!_reading && !SourceEnded && !IsWaitingForBuffer && HasRoom())
             ResumeReading();
         return true;
     }
@@ -280,7 +306,7 @@ internal sealed unsafe class Direction : WheelTimer
     /// <summary>A drained direction holds no buffer: give the block back (to a waiting direction first).</summary>
     private void ReturnBufferIfEmpty()
     {
-        if (_ring.IsEmpty && _ring.HasMemory)
+        if (Buffered == 0 && _ring.HasMemory)
             _context.BufferMemory.Return(_ring, discardData: false);
     }
 
@@ -319,8 +345,9 @@ internal sealed unsafe class Direction : WheelTimer
         _moreExpected = false;
         SourceError = errno;
         PauseReading();
-        if (_ring.IsEmpty)
+        if (Buffered == 0)
         {
+            ReturnPipe();
             ReturnBufferIfEmpty();
             ShutdownSink();
         }
@@ -361,11 +388,11 @@ internal sealed unsafe class Direction : WheelTimer
 
     private void OnStallTimer()
     {
-        if (_ring.IsEmpty)
+        if (Buffered == 0)
             return;
         long stalledMs = _reactor.NowMs - _lastProgressMs;
         if (stalledMs >= _context.StallTimeoutMs)
-            _pair.Abort(CloseReason.Stall, 0, "stalled: " + _ring.Count.ToString(CultureInfo.InvariantCulture) + " B buffered " + Name + " unwritten for " + (stalledMs / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " s");
+            _pair.Abort(CloseReason.Stall, 0, "stalled: " + Buffered.ToString(CultureInfo.InvariantCulture) + " B buffered " + Name + " unwritten for " + (stalledMs / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " s");
         else
             _reactor.Timers.Arm(this, _lastProgressMs + _context.StallTimeoutMs);
     }

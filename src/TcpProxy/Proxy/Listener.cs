@@ -188,7 +188,7 @@ public sealed class Listener : IDisposable, IFaultOwner
 
     private void OnReadable()
     {
-        if (!_context.DescriptorReserve.TryAcquire())
+        if (!_context.DescriptorReserve.TryAcquire() && !(_context.CloseIdlePipes() && _context.DescriptorReserve.TryAcquire()))
         {
             PauseAccepting(Errno.EMFILE);
             return;
@@ -228,6 +228,9 @@ public sealed class Listener : IDisposable, IFaultOwner
                     _context.AcceptErrorsRetried++;
                     continue;
                 case AcceptErrorAction.Pause:
+                    // Idle pipes (splice mode) give way to a client.
+                    if ((errno == Errno.EMFILE || errno == Errno.ENFILE) && _context.CloseIdlePipes())
+                        continue;
                     PauseAccepting(errno);
                     return;
                 default:
@@ -299,7 +302,7 @@ public sealed class Listener : IDisposable, IFaultOwner
     {
         if (_paused)
         {
-            if (!_context.DescriptorReserve.TryAcquire())
+            if (!_context.DescriptorReserve.TryAcquire() && !(_context.CloseIdlePipes() && _context.DescriptorReserve.TryAcquire()))
             {
                 if (!_resumeTimer.IsArmed)
                     _context.Reactor.Timers.Arm(_resumeTimer, _context.Reactor.NowMs + DescriptorPauseMs);

@@ -23,6 +23,10 @@ public sealed class ProxyContext
         SendProxy = options.SendProxy;
         BufferMemory = new BufferMemory(options.BufferSize, options.BufferMemory, reactor, log);
         Pairs = new PairPool(this);
+        // auto means off where there is no splice(2); on was refused there already.
+        Splice = Sys.SpliceAvailable ? options.Splice : SpliceMode.Off;
+        if (Splice != SpliceMode.Off)
+            Pipes = new PipePool(options.BufferSize);
     }
 
     public Reactor.Reactor Reactor { get; }
@@ -51,6 +55,12 @@ public sealed class ProxyContext
 
     /// <summary>Which PROXY protocol header precedes each client's bytes to the destination, if any.</summary>
     public ProxyProtocolVersion SendProxy { get; }
+
+    /// <summary>How directions move bytes: copying, splicing, or each choosing by its traffic (auto).</summary>
+    public SpliceMode Splice { get; }
+
+    /// <summary>Empty pipes lent to splicing directions while they have bytes in flight; null in copy mode.</summary>
+    internal PipePool? Pipes { get; }
 
     public ProxyCounters Counters { get; } = new();
 
@@ -81,6 +91,9 @@ public sealed class ProxyContext
     /// wait in the backlog rather than being accepted only to be reset.
     /// </summary>
     public Action<int>? DescriptorsExhausted { get; set; }
+
+    /// <summary>Closes the pipes idle in the pool (splice mode) so a client may have their descriptors; true if any were.</summary>
+    internal bool CloseIdlePipes() => Pipes != null && Pipes.CloseIdle() > 0;
 
     /// <summary>The listener's spare descriptor; see <see cref="Proxy.DescriptorReserve"/>.</summary>
     internal DescriptorReserve DescriptorReserve { get; } = new();

@@ -23,8 +23,14 @@ public sealed class ProxyCounters
     /// <summary>Times accepting paused: the connection limit was reached, or descriptors ran out.</summary>
     public long AcceptPauses { get; set; }
 
-    /// <summary>Bytes held in every ring right now.</summary>
+    /// <summary>Bytes held in every ring and pipe right now.</summary>
     public long BufferedBytes { get; set; }
+
+    /// <summary>Directions that switched from copying to splice (--splice auto: a bulk stream).</summary>
+    public long SwitchesToSplice { get; set; }
+
+    /// <summary>Directions that switched from splice back to copying (--splice auto: the stream went quiet).</summary>
+    public long SwitchesToCopy { get; set; }
 
     public long Closed(CloseReason reason) => _closed[(int)reason];
 

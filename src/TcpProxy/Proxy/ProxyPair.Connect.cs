@@ -49,6 +49,9 @@ internal sealed partial class ProxyPair
         {
             ref SocketAddress destination = ref destinations[_addressIndex];
             int fd = Sys.StreamSocket(destination.Family);
+            // Idle pipes are the cheapest descriptors to give up; the listener's spare the last.
+            if (fd < 0 && (fd == -Errno.EMFILE || fd == -Errno.ENFILE) && _context.CloseIdlePipes())
+                fd = Sys.StreamSocket(destination.Family);
             if (fd < 0 && (fd == -Errno.EMFILE || fd == -Errno.ENFILE) && _context.DescriptorReserve.Release())
             {
                 // The listener's spare is ours now; it accepts no more until it has one again.

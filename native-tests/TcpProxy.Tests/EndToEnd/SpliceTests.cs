@@ -1,0 +1,221 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Tasks;
+using TcpProxy.Tests.Support;
+using Xunit.Abstractions;
+
+namespace TcpProxy.Tests.EndToEnd;
+
+/// <summary>
+/// What splice mode must keep and what it must not cost: the high-water mark
+/// byte for byte, EOF and half-close passed on after the pipe drains, no pipe
+/// held by an idle pair, and --splice auto switching a bulk stream to splice
+/// but never a ping-pong. Each test names its --splice mode itself.
+/// </summary>
+public sealed class SpliceTests : EndToEndTest
+{
+    const int BufferSize = 8192;
+    static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
+    public SpliceTests(ITestOutputHelper output) : base(output) { }
+
+    (ProxyProcess Proxy, int MetricsPort) StartWithMetrics(LoopbackServer server, params string[] options)
+    {
+        int metricsPort = FreePort.Pick();
+        var proxy = StartProxy(server, ["--metrics", "127.0.0.1:" + metricsPort.ToString(CultureInfo.InvariantCulture), .. options]);
+        return (proxy, metricsPort);
+    }
+
+    /// <summary>
+    /// Client and server both write and never read. What the proxy holds per
+    /// direction is what was sent minus what every socket queue on the way
+    /// holds, read from the kernel's own table (/proc/net/tcp: tx_queue and
+    /// rx_queue of the client's socket, both of the proxy's, the server's) —
+    /// not from the proxy's count. It must be the buffer size exactly: a
+    /// direction that spliced as much as the pipe takes (64 KiB) holds more,
+    /// one that stopped early less.
+    /// </summary>
+    [LinuxTheory("/proc/net/tcp, splice(2)")]
+    [InlineData("on")]
+    [InlineData("off")]
+    public void NeitherSideReading_TheProxyHoldsExactlyTheBufferSizePerDirection(string splice)
+    {
+        var server = StartServer();
+        var (proxy, metricsPort) = StartWithMetrics(server, "--splice", splice, "--buffer-size", BufferSize.ToString(CultureInfo.InvariantCulture),
+            "--stall-timeout", "120");
+        var (client, serverSide) = ConnectPair(proxy, server);
+        Own(serverSide);
+
+        var up = Background.Run(() => SocketIo.FillUntilBlocked(client, TimeSpan.FromMilliseconds(500)));
+        var down = Background.Run(() => SocketIo.FillUntilBlocked(serverSide, TimeSpan.FromMilliseconds(500)));
+        long upSent = Background.Await(up, TimeSpan.FromSeconds(40), "client filling").BytesSent;
+        long downSent = Background.Await(down, TimeSpan.FromSeconds(40), "server filling").BytesSent;
+
+        int clientPort = ((IPEndPoint)client.LocalEndPoint!).Port;
+        int proxyOutPort = ((IPEndPoint)serverSide.RemoteEndPoint!).Port;
+        (long Up, long Down) held = (-1, -1);
+        var clock = Stopwatch.StartNew();
+        // The queues settle within moments of the last write; sample until two readings agree.
+        (long, long) previous = (-2, -2);
+        while (clock.Elapsed < Wait)
+        {
+            var q = TcpQueues.Read();
+            var c = q[(clientPort, proxy.ListenPort)];
+            var pIn = q[(proxy.ListenPort, clientPort)];
+            var pOut = q[(proxyOutPort, server.Port)];
+            var s = q[(server.Port, proxyOutPort)];
+            held = (upSent - c.Tx - pIn.Rx - pOut.Tx - s.Rx, downSent - s.Tx - pOut.Rx - pIn.Tx - c.Rx);
+            if (held == previous && held == (BufferSize, BufferSize))
+                break;
+            previous = held;
+            System.Threading.Thread.Sleep(50); // kernel queues offer no event to await
+        }
+        Output.WriteLine($"--splice {splice}: sent up {upSent}, down {downSent}; held by the proxy up {held.Up}, down {held.Down}");
+        Assert.Equal((BufferSize, BufferSize), held);
+        var scrape = HttpScrape.Get(metricsPort);
+        Assert.Equal(2 * BufferSize, scrape.Sample("tcpproxy_buffered_bytes"));
+        Assert.Equal(splice == "on" ? 2 : 0, scrape.Sample("tcpproxy_pipes", "state=\"in_use\""));
+        AssertProxyAlive(proxy);
+    }
+
+    /// <summary>
+    /// 200 pairs that each moved bytes both ways through a pipe, then went
+    /// idle: every descriptor beyond two a pair is an idle pipe in the pool
+    /// (counted by the pool itself), none is held by a pair.
+    /// </summary>
+    [LinuxFact("/proc/PID/fd, splice(2)")]
+    public void IdlePairs_HoldNoPipe_OnlyTheirTwoSockets()
+    {
+        const int Pairs = 200;
+        var server = StartEchoServer();
+        var (proxy, metricsPort) = StartWithMetrics(server, "--splice", "on");
+        int baseline = OpenDescriptors(proxy.Pid);
+        var clients = new Socket[Pairs];
+        for (int i = 0; i < Pairs; i++)
+        {
+            clients[i] = Connect(proxy);
+            var message = new byte[] { (byte)i, 1, 2, 3 };
+            SocketIo.SendAll(clients[i], message);
+            Assert.Equal(message, SocketIo.ReceiveExactly(clients[i], message.Length));
+        }
+        var scrape = HttpScrape.Get(metricsPort);
+        double inUse = scrape.Sample("tcpproxy_pipes", "state=\"in_use\"");
+        double idle = scrape.Sample("tcpproxy_pipes", "state=\"idle\"");
+        int descriptors = OpenDescriptors(proxy.Pid);
+        Output.WriteLine($"{Pairs} idle pairs: {descriptors} descriptors ({baseline} before), pipes in use {inUse}, idle {idle}");
+        Assert.Equal(Pairs, scrape.Sample("tcpproxy_connections_active"));
+        Assert.Equal(0, inUse);
+        Assert.InRange(idle, 1, 64);
+        Assert.Equal(baseline + 2 * Pairs + 2 * (int)idle, descriptors);
+    }
+
+    /// <summary>
+    /// Through splice, both ways, then a half-close each way: every byte
+    /// arrives in order, the EOF reaches each side only after its bytes, and
+    /// the side still open keeps forwarding after the other half closed.
+    /// </summary>
+    [LinuxFact("splice(2)")]
+    public void BulkThenHalfClose_EachWay_EveryByteThenEof()
+    {
+        const long Bytes = 8L << 20;
+        var server = StartServer();
+        var (proxy, metricsPort) = StartWithMetrics(server, "--splice", "on");
+        var (client, serverSide) = ConnectPair(proxy, server);
+        Own(serverSide);
+
+        var sent = Background.Run(() => BulkData.Send(client, Bytes, seed: 11));
+        var received = Background.Run(() => BulkData.Receive(serverSide, Bytes));
+        Assert.Equal(Background.Await(sent, Wait, "client sending"), Background.Await(received, Wait, "server receiving"));
+        client.Shutdown(SocketShutdown.Send);
+        SocketIo.AssertEof(serverSide, Wait, "server after the client's half-close");
+
+        // The other way is still open: bulk back, then the server's half-close.
+        var back = Background.Run(() => BulkData.Send(serverSide, Bytes, seed: 12));
+        var backReceived = Background.Run(() => BulkData.Receive(client, Bytes));
+        Assert.Equal(Background.Await(back, Wait, "server sending"), Background.Await(backReceived, Wait, "client receiving"));
+        serverSide.Shutdown(SocketShutdown.Send);
+        SocketIo.AssertEof(client, Wait, "client after the server's half-close");
+
+        var scrape = HttpScrape.Get(metricsPort);
+        Assert.Equal(Bytes, scrape.Sample("tcpproxy_bytes_total", "direction=\"up\""));
+        Assert.Equal(Bytes, scrape.Sample("tcpproxy_bytes_total", "direction=\"down\""));
+        Assert.Equal(0, scrape.Sample("tcpproxy_pipes", "state=\"in_use\""));
+        AssertProxyAlive(proxy);
+    }
+
+    /// <summary>--splice auto: a bulk stream switches its direction to splice, every byte intact.</summary>
+    [LinuxFact("splice(2)")]
+    public void Auto_BulkStream_SwitchesToSplice()
+    {
+        const long Bytes = 16L << 20;
+        var server = StartServer();
+        var (proxy, metricsPort) = StartWithMetrics(server, "--splice", "auto");
+        var (client, serverSide) = ConnectPair(proxy, server);
+        Own(serverSide);
+
+        var sent = Background.Run(() => BulkData.Send(client, Bytes, seed: 21));
+        var received = Background.Run(() => BulkData.Receive(serverSide, Bytes));
+        Assert.Equal(Background.Await(sent, Wait, "client sending"), Background.Await(received, Wait, "server receiving"));
+
+        double switches = HttpScrape.Get(metricsPort).Sample("tcpproxy_splice_switches_total", "to=\"splice\"");
+        Output.WriteLine($"switches to splice: {switches}");
+        Assert.True(switches >= 1, "a 16 MiB stream never switched to splice");
+    }
+
+    /// <summary>--splice auto: a ping-pong of small messages never fills the ring, so it never splices.</summary>
+    [LinuxFact("splice(2)")]
+    public void Auto_PingPong_NeverSwitches()
+    {
+        var server = StartEchoServer();
+        var (proxy, metricsPort) = StartWithMetrics(server, "--splice", "auto");
+        var client = Connect(proxy);
+        var message = new byte[64];
+        for (int i = 0; i < 500; i++)
+        {
+            message[0] = (byte)i;
+            SocketIo.SendAll(client, message);
+            Assert.Equal(message, SocketIo.ReceiveExactly(client, message.Length));
+        }
+        var scrape = HttpScrape.Get(metricsPort);
+        Assert.Equal(500 * 64, scrape.Sample("tcpproxy_bytes_total", "direction=\"down\""));
+        Assert.Equal(0, scrape.Sample("tcpproxy_splice_switches_total", "to=\"splice\""));
+        Assert.Equal(0, scrape.Sample("tcpproxy_pipes", "state=\"idle\"") + scrape.Sample("tcpproxy_pipes", "state=\"in_use\""));
+    }
+
+    static int OpenDescriptors(int pid) => Directory.GetFileSystemEntries($"/proc/{pid}/fd").Length;
+
+    /// <summary>The kernel's send and receive queues of every TCP socket, by (local port, remote port).</summary>
+    static class TcpQueues
+    {
+        public static Dictionary<(int Local, int Remote), (long Tx, long Rx)> Read()
+        {
+            var queues = new Dictionary<(int, int), (long, long)>();
+            foreach (string table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+            {
+                if (!File.Exists(table))
+                    continue;
+                foreach (string line in File.ReadLines(table))
+                {
+                    // sl local_address rem_address st tx_queue:rx_queue ...
+                    string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    // Established sockets only (state 01): a closed one may linger on the same ports.
+                    if (f.Length < 5 || !f[0].EndsWith(':') || f[3] != "01")
+                        continue;
+                    int local = Port(f[1]);
+                    int remote = Port(f[2]);
+                    string[] q = f[4].Split(':');
+                    queues[(local, remote)] = (long.Parse(q[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture),
+                        long.Parse(q[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+                }
+            }
+            return queues;
+        }
+
+        static int Port(string address) => int.Parse(address[(address.IndexOf(':') + 1)..], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+    }
+}

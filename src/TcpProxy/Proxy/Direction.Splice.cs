@@ -1,0 +1,228 @@
+using System;
+using TcpProxy.Interop;
+using TcpProxy.Reactor;
+
+namespace TcpProxy.Proxy;
+
+/// <summary>
+/// The splice half of a direction: source → pipe → sink with splice(2), the
+/// bytes never in user space. The pipe comes from the pool when a chunk is
+/// about to be read and goes back the moment it is empty again.
+///
+/// The high-water mark holds byte for byte: <see cref="_inPipe"/> counts what
+/// the pipe holds and no splice asks for more than the buffer size minus that.
+///
+/// Readiness (edge-triggered): a splice from a socket says EAGAIN both when
+/// the socket is empty and when the pipe is full — and a pipe fills by page
+/// slots, not bytes, so it can be "full" well under the byte limit when the
+/// socket hands over small fragments. Only an EAGAIN into an empty pipe
+/// proves the socket empty (and clears its readiness); with bytes in the pipe
+/// the direction stops reading until the pipe drains, then asks again. For
+/// the same reason a short splice proves nothing, unlike a short recv: the
+/// direction splices again, and the next call tells.
+///
+/// Urgent data: splice stops at a TCP urgent mark and never passes it (only
+/// recv does), so while urgent data is pending the direction copies.
+///
+/// --buffer-memory: a splicing direction with bytes in flight holds a ring
+/// block all the same, as its share of the budget, and waits for one like a
+/// copying direction — the limit and its back-pressure mean the same in both
+/// modes. The block is not written while the bytes are in the pipe, so it
+/// adds no resident memory of its own.
+///
+/// --splice auto: a direction starts copying. After <see cref="BulkChunks"/>
+/// reads in a row that each filled all the ring's free space (a bulk stream:
+/// the source has more than the buffer holds) it splices, from the next
+/// chunk that finds the ring empty; after <see cref="QuietChunks"/> splices in
+/// a row that each moved less than the room it had (the source keeps running
+/// dry: messages, not a stream) it copies again, from the next chunk that
+/// finds the pipe empty. A ping-pong never fills the ring, so it never splices.
+/// </summary>
+internal sealed unsafe partial class Direction
+{
+    private const int BulkChunks = 4;
+    private const int QuietChunks = 4;
+
+    private readonly PipePool? _pipes;
+    private readonly int _bufferSize;
+    private readonly bool _autoSplice;
+    // Whether the next chunk that finds the ring empty goes through a pipe.
+    private bool _spliceWanted;
+    private Pipe _pipe = Pipe.None;
+    // Bytes spliced into the pipe and not yet out of it: the direction's own count.
+    private int _inPipe;
+    // An EAGAIN into a non-empty pipe: the socket may be empty or the pipe
+    // full. Reading waits until the pipe is empty, where EAGAIN means one thing.
+    private bool _readAfterDrain;
+    // --splice auto: consecutive full reads (copying) or short splices (splicing).
+    private int _streak;
+
+    /// <summary>Readies the splice state of a pooled direction for a new connection (its pipe went back when it closed).</summary>
+    private void OpenSplice()
+    {
+        _spliceWanted = _pipes != null && _context.Splice == SpliceMode.On;
+        _pipe = Pipe.None;
+        _inPipe = 0;
+        _readAfterDrain = false;
+        _streak = 0;
+    }
+
+    /// <summary>Whether the next chunk is spliced: bytes in the pipe go first; else splice is wanted and possible.</summary>
+    private bool SpliceNextChunk()
+    {
+        if (_inPipe > 0)
+            return true;
+        return _spliceWanted && _ring.IsEmpty && !_reactor.UrgentPending(_source);
+    }
+
+    /// <summary>Room below the high-water mark in whichever buffer the next chunk goes to.</summary>
+    private bool HasRoom() => _inPipe > 0 ? _inPipe < _bufferSize && !_readAfterDrain : !_ring.IsFull;
+
+    /// <summary>Splices one chunk from the source into the pipe; false when reading stops for now (or the pair closed).</summary>
+    private bool SpliceIn()
+    {
+        if (_inPipe > 0 && _reactor.UrgentPending(_source))
+        {
+            // The bytes before the mark are in the pipe; once it drains, recv passes the mark.
+            PauseUntilDrained();
+            return false;
+        }
+        if (!_pipe.IsOpen && !_pipes!.TryTake(out _pipe, out _))
+            return CopyIn(); // no descriptor or memory for a pipe: this chunk is copied
+        int room = _bufferSize - _inPipe;
+        if (room == 0)
+        {
+            PauseReading();
+            return false;
+        }
+        long n = Sys.Splice(_source, _pipe.WriteFd, room, more: false);
+        if (n > 0)
+        {
+            if (Buffered == 0)
+                StartStallClock();
+            _inPipe += (int)n;
+            _counters.BufferedBytes += n;
+            _pair.LastActivityMs = _reactor.NowMs;
+            _moreExpected = n == room;
+            if (_autoSplice)
+                CountSplicedChunk(_moreExpected);
+            return Flush();
+        }
+        if (n == 0)
+        {
+            EndSource(0);
+            return false;
+        }
+        int errno = (int)-n;
+        if (errno == Errno.EINTR)
+            return true;
+        if (errno == Errno.EAGAIN)
+        {
+            _moreExpected = false;
+            if (_inPipe > 0)
+            {
+                PauseUntilDrained();
+                return false;
+            }
+            ReturnPipe();
+            _reactor.ClearReady(_source, IoEvents.Readable | IoEvents.Urgent);
+            if (_sinkCorked && Buffered == 0)
+                Uncork();
+            ReturnBufferIfEmpty();
+            return false;
+        }
+        // A read error ends this direction like EOF; the other one carries on.
+        EndSource(errno);
+        return false;
+    }
+
+    /// <summary>Splices what the pipe holds into the sink; false when the pair was closed.</summary>
+    private bool SpliceOut()
+    {
+        long n = Sys.Splice(_pipe.ReadFd, _sink, _inPipe, _moreExpected);
+        if (n > 0)
+        {
+            _sinkCorked = _moreExpected;
+            _inPipe -= (int)n;
+            _counters.BufferedBytes -= n;
+            BytesForwarded += n;
+            if (_isUpstream)
+                _counters.BytesUp += n;
+            else
+                _counters.BytesDown += n;
+            _lastProgressMs = _reactor.NowMs;
+            _pair.LastActivityMs = _lastProgressMs;
+            if (_inPipe == 0)
+            {
+                ReturnPipe();
+                _readAfterDrain = false;
+            }
+            else
+            {
+                // A short write filled the socket buffer: an edge will come when it has room.
+                WaitForSink();
+            }
+            return true;
+        }
+        int errno = n == 0 ? Errno.EIO : (int)-n;
+        if (errno == Errno.EINTR)
+            return true;
+        if (errno == Errno.EAGAIN)
+        {
+            WaitForSink();
+            return true;
+        }
+        // n == 0 cannot happen with bytes in the pipe and its write end open: a broken count; abort rather than spin.
+        _pair.Abort(CloseReason.WriteError, errno, "write to " + _pair.SideName(_sink) + " failed");
+        return false;
+    }
+
+    private void PauseUntilDrained()
+    {
+        _readAfterDrain = true;
+        PauseReading();
+    }
+
+    /// <summary>Gives the pipe back: pooled if the count says it is empty, closed otherwise.</summary>
+    private void ReturnPipe()
+    {
+        if (!_pipe.IsOpen)
+            return;
+        _pipes!.Return(_pipe, _inPipe);
+        _pipe = Pipe.None;
+    }
+
+    /// <summary>The pair is closing: the pipe goes back whatever it holds (the pool closes it if not empty).</summary>
+    private void ReleasePipe()
+    {
+        ReturnPipe();
+        _inPipe = 0;
+        _readAfterDrain = false;
+    }
+
+    // --splice auto, copying: full reads in a row mean a bulk stream.
+    private void CountCopiedChunk(bool filledRing)
+    {
+        if (_spliceWanted)
+            return; // switched already; the ring is still draining
+        _streak = filledRing ? _streak + 1 : 0;
+        if (_streak < BulkChunks)
+            return;
+        _streak = 0;
+        _spliceWanted = true;
+        _counters.SwitchesToSplice++;
+    }
+
+    // --splice auto, splicing: short splices in a row mean the stream went quiet.
+    private void CountSplicedChunk(bool filledRoom)
+    {
+        if (!_spliceWanted)
+            return;
+        _streak = filledRoom ? 0 : _streak + 1;
+        if (_streak < QuietChunks)
+            return;
+        _streak = 0;
+        _spliceWanted = false;
+        _counters.SwitchesToCopy++;
+    }
+}
