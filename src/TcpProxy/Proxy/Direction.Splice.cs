@@ -15,11 +15,18 @@ namespace TcpProxy.Proxy;
 /// Readiness (edge-triggered): a splice from a socket says EAGAIN both when
 /// the socket is empty and when the pipe is full — and a pipe fills by page
 /// slots, not bytes, so it can be "full" well under the byte limit when the
-/// socket hands over small fragments. Only an EAGAIN into an empty pipe
-/// proves the socket empty (and clears its readiness); with bytes in the pipe
-/// the direction stops reading until the pipe drains, then asks again. For
-/// the same reason a short splice proves nothing, unlike a short recv: the
-/// direction splices again, and the next call tells.
+/// socket hands over small fragments. An EAGAIN into an empty pipe proves the
+/// socket empty (and clears its readiness); into a non-empty one the
+/// direction asks the socket (FIONREAD): empty, it waits for the next edge;
+/// not empty, the pipe is out of slots, and the rest of the buffer is filled
+/// by copying into the ring behind the pipe's bytes. A short splice proves
+/// nothing, unlike a short recv: the direction splices again, and the next
+/// call tells.
+///
+/// Order: the pipe's bytes are always older than the ring's (Flush writes
+/// the pipe first), so once the ring holds bytes every read goes to the ring
+/// until it drains. Together the pipe and the ring never hold more than the
+/// buffer size: the high-water mark is exact in both modes.
 ///
 /// Urgent data: splice stops at a TCP urgent mark and never passes it (only
 /// recv does), so while urgent data is pending the direction copies.
@@ -51,9 +58,9 @@ internal sealed unsafe partial class Direction
     private Pipe _pipe = Pipe.None;
     // Bytes spliced into the pipe and not yet out of it: the direction's own count.
     private int _inPipe;
-    // An EAGAIN into a non-empty pipe: the socket may be empty or the pipe
-    // full. Reading waits until the pipe is empty, where EAGAIN means one thing.
-    private bool _readAfterDrain;
+    // The pipe ran out of page slots with bytes still queued in the socket:
+    // the next chunks are copied into the ring, behind the pipe's bytes.
+    private bool _pipeOutOfSlots;
     // --splice auto: consecutive full reads (copying) or short splices (splicing).
     private int _streak;
 
@@ -63,30 +70,30 @@ internal sealed unsafe partial class Direction
         _spliceWanted = _pipes != null && _context.Splice == SpliceMode.On;
         _pipe = Pipe.None;
         _inPipe = 0;
-        _readAfterDrain = false;
+        _pipeOutOfSlots = false;
         _streak = 0;
     }
 
-    /// <summary>Whether the next chunk is spliced: bytes in the pipe go first; else splice is wanted and possible.</summary>
+    /// <summary>
+    /// Whether the next chunk is spliced. Bytes in the ring are newer than the
+    /// pipe's, so while it holds any the next chunk goes behind them; urgent
+    /// data needs recv; a pipe out of slots takes no more until it drains.
+    /// </summary>
     private bool SpliceNextChunk()
     {
+        if (!_ring.IsEmpty || _reactor.UrgentPending(_source))
+            return false;
         if (_inPipe > 0)
-            return true;
-        return _spliceWanted && _ring.IsEmpty && !_reactor.UrgentPending(_source);
+            return !_pipeOutOfSlots;
+        return _spliceWanted;
     }
 
-    /// <summary>Room below the high-water mark in whichever buffer the next chunk goes to.</summary>
-    private bool HasRoom() => _inPipe > 0 ? _inPipe < _bufferSize && !_readAfterDrain : !_ring.IsFull;
+    /// <summary>Room below the high-water mark: the pipe and the ring together hold at most the buffer size.</summary>
+    private bool HasRoom() => Buffered < _bufferSize;
 
     /// <summary>Splices one chunk from the source into the pipe; false when reading stops for now (or the pair closed).</summary>
     private bool SpliceIn()
     {
-        if (_inPipe > 0 && _reactor.UrgentPending(_source))
-        {
-            // The bytes before the mark are in the pipe; once it drains, recv passes the mark.
-            PauseUntilDrained();
-            return false;
-        }
         if (!_pipe.IsOpen && !_pipes!.TryTake(out _pipe, out _))
             return CopyIn(); // no descriptor or memory for a pipe: this chunk is copied
         int room = _bufferSize - _inPipe;
@@ -121,7 +128,13 @@ internal sealed unsafe partial class Direction
             _moreExpected = false;
             if (_inPipe > 0)
             {
-                PauseUntilDrained();
+                // Empty socket or full pipe? The socket's queue tells (an error reads as empty).
+                if (Sys.ReadableBytes(_source) > 0)
+                {
+                    _pipeOutOfSlots = true;
+                    return true; // the next chunk is copied into the ring
+                }
+                _reactor.ClearReady(_source, IoEvents.Readable | IoEvents.Urgent);
                 return false;
             }
             ReturnPipe();
@@ -144,6 +157,7 @@ internal sealed unsafe partial class Direction
         {
             _sinkCorked = _moreExpected;
             _inPipe -= (int)n;
+            _pipeOutOfSlots = false; // the pipe freed slots
             _counters.BufferedBytes -= n;
             BytesForwarded += n;
             if (_isUpstream)
@@ -155,7 +169,7 @@ internal sealed unsafe partial class Direction
             if (_inPipe == 0)
             {
                 ReturnPipe();
-                _readAfterDrain = false;
+                _pipeOutOfSlots = false;
             }
             else
             {
@@ -177,12 +191,6 @@ internal sealed unsafe partial class Direction
         return false;
     }
 
-    private void PauseUntilDrained()
-    {
-        _readAfterDrain = true;
-        PauseReading();
-    }
-
     /// <summary>Gives the pipe back: pooled if the count says it is empty, closed otherwise.</summary>
     private void ReturnPipe()
     {
@@ -190,6 +198,7 @@ internal sealed unsafe partial class Direction
             return;
         _pipes!.Return(_pipe, _inPipe);
         _pipe = Pipe.None;
+        _context.PipeReturned();
     }
 
     /// <summary>The pair is closing: the pipe goes back whatever it holds (the pool closes it if not empty).</summary>
@@ -197,7 +206,7 @@ internal sealed unsafe partial class Direction
     {
         ReturnPipe();
         _inPipe = 0;
-        _readAfterDrain = false;
+        _pipeOutOfSlots = false;
     }
 
     // --splice auto, copying: full reads in a row mean a bulk stream.

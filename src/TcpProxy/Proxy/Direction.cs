@@ -186,17 +186,28 @@ internal sealed unsafe partial class Direction : WheelTimer
     /// <summary>Reads one chunk into the ring; false when reading stops for now (or the pair closed).</summary>
     private bool CopyIn()
     {
-        if (_ring.IsFull)
+        // The pipe's bytes (splice mode) count against the same high-water mark.
+        int room = _ring.Free - _inPipe;
+        if (room <= 0)
         {
             // High-water mark: stop reading until the sink drains some of it.
             PauseReading();
             return false;
         }
         _ring.GetFreeSegments(out byte* first, out int firstLength, out byte* second, out int secondLength);
+        if (firstLength >= room)
+        {
+            firstLength = room;
+            secondLength = 0;
+        }
+        else if (firstLength + secondLength > room)
+        {
+            secondLength = room - firstLength;
+        }
         long n = Sys.Receive(_source, first, firstLength, second, secondLength);
         if (n > 0)
         {
-            if (_ring.IsEmpty)
+            if (Buffered == 0)
                 StartStallClock();
             _ring.Commit((int)n);
             _counters.BufferedBytes += n;
@@ -224,7 +235,7 @@ internal sealed unsafe partial class Direction : WheelTimer
         {
             _reactor.ClearReady(_source, IoEvents.Readable | IoEvents.Urgent);
             _moreExpected = false;
-            if (_sinkCorked && _ring.IsEmpty)
+            if (_sinkCorked && Buffered == 0)
                 Uncork();
             ReturnBufferIfEmpty();
             return false;

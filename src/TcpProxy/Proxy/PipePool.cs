@@ -51,6 +51,8 @@ internal sealed class PipePool : IDisposable
     private readonly int[] _idleRead;
     private readonly int[] _idleWrite;
     private int _idleCount;
+    // The fewest idle pipes since the last CloseUnused: those below it were not taken all interval.
+    private int _lowWater;
 
     public PipePool(int bufferSize, int maxIdle = DefaultMaxIdle)
     {
@@ -111,6 +113,8 @@ internal sealed class PipePool : IDisposable
         if (_idleCount > 0)
         {
             _idleCount--;
+            if (_idleCount < _lowWater)
+                _lowWater = _idleCount;
             pipe = new Pipe(_idleRead[_idleCount], _idleWrite[_idleCount]);
             InUse++;
             return true;
@@ -174,7 +178,25 @@ internal sealed class PipePool : IDisposable
             _idleCount--;
             Close(new Pipe(_idleRead[_idleCount], _idleWrite[_idleCount]));
         }
+        _lowWater = 0;
         return closed;
+    }
+
+    /// <summary>
+    /// Closes the idle pipes nobody took since the previous call (the bottom
+    /// of the stack, below its low-water mark): when bulk traffic stops, its
+    /// pipes' descriptors go back within two intervals. Returns how many.
+    /// </summary>
+    public int CloseUnused()
+    {
+        int unused = Math.Min(_lowWater, _idleCount);
+        for (int i = 0; i < unused; i++)
+            Close(new Pipe(_idleRead[i], _idleWrite[i]));
+        Array.Copy(_idleRead, unused, _idleRead, 0, _idleCount - unused);
+        Array.Copy(_idleWrite, unused, _idleWrite, 0, _idleCount - unused);
+        _idleCount -= unused;
+        _lowWater = _idleCount;
+        return unused;
     }
 
     /// <summary>Closes the idle pipes (at exit); lent ones close as their pairs return them.</summary>

@@ -1,4 +1,5 @@
 using System;
+using TcpProxy.Reactor;
 using TcpProxy.Interop;
 
 namespace TcpProxy.Proxy;
@@ -26,7 +27,28 @@ public sealed class ProxyContext
         // auto means off where there is no splice(2); on was refused there already.
         Splice = Sys.SpliceAvailable ? options.Splice : SpliceMode.Off;
         if (Splice != SpliceMode.Off)
+        {
             Pipes = new PipePool(options.BufferSize);
+            _pipeReaper = new WheelTimer(ReapIdlePipes);
+        }
+    }
+
+    // Idle pipes not taken for this long are closed: descriptors come back once bulk traffic stops.
+    private const long PipeIdleMs = 1_000;
+    private readonly WheelTimer? _pipeReaper;
+
+    /// <summary>A direction gave its pipe back: make sure pipes left idle get closed.</summary>
+    internal void PipeReturned()
+    {
+        if (_pipeReaper != null && !_pipeReaper.IsArmed && Pipes!.Idle > 0)
+            Reactor.Timers.Arm(_pipeReaper, Reactor.NowMs + PipeIdleMs);
+    }
+
+    private void ReapIdlePipes()
+    {
+        Pipes!.CloseUnused();
+        if (Pipes.Idle > 0)
+            Reactor.Timers.Arm(_pipeReaper!, Reactor.NowMs + PipeIdleMs);
     }
 
     public Reactor.Reactor Reactor { get; }
