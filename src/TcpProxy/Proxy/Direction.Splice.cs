@@ -50,9 +50,6 @@ internal sealed unsafe partial class Direction
     private const int BulkChunks = 4;
     private const int QuietChunks = 4;
 
-    private readonly PipePool? _pipes;
-    private readonly int _bufferSize;
-    private readonly bool _autoSplice;
     // Whether the next chunk that finds the ring empty goes through a pipe.
     private bool _spliceWanted;
     private Pipe _pipe = Pipe.None;
@@ -67,7 +64,7 @@ internal sealed unsafe partial class Direction
     /// <summary>Readies the splice state of a pooled direction for a new connection (its pipe went back when it closed).</summary>
     private void OpenSplice()
     {
-        _spliceWanted = _pipes != null && _context.Splice == SpliceMode.On;
+        _spliceWanted = _context.Pipes != null && _context.Splice == SpliceMode.On;
         _pipe = Pipe.None;
         _inPipe = 0;
         _pipeOutOfSlots = false;
@@ -81,7 +78,7 @@ internal sealed unsafe partial class Direction
     /// </summary>
     private bool SpliceNextChunk()
     {
-        if (!_ring.IsEmpty || _reactor.UrgentPending(_source))
+        if (!_ring.IsEmpty || _context.Reactor.UrgentPending(_source))
             return false;
         if (_inPipe > 0)
             return !_pipeOutOfSlots;
@@ -89,14 +86,14 @@ internal sealed unsafe partial class Direction
     }
 
     /// <summary>Room below the high-water mark: the pipe and the ring together hold at most the buffer size.</summary>
-    private bool HasRoom() => Buffered < _bufferSize;
+    private bool HasRoom() => Buffered < _context.BufferSize;
 
     /// <summary>Splices one chunk from the source into the pipe; false when reading stops for now (or the pair closed).</summary>
     private bool SpliceIn()
     {
-        if (!_pipe.IsOpen && !_pipes!.TryTake(out _pipe, out _))
+        if (!_pipe.IsOpen && !_context.Pipes!.TryTake(out _pipe, out _))
             return CopyIn(); // no descriptor or memory for a pipe: this chunk is copied
-        int room = _bufferSize - _inPipe;
+        int room = _context.BufferSize - _inPipe;
         if (room == 0)
         {
             PauseReading();
@@ -108,10 +105,10 @@ internal sealed unsafe partial class Direction
             if (Buffered == 0)
                 StartStallClock();
             _inPipe += (int)n;
-            _counters.BufferedBytes += n;
-            _pair.LastActivityMs = _reactor.NowMs;
+            _context.Counters.BufferedBytes += n;
+            _pair.LastActivityMs = _context.Reactor.NowMs;
             _moreExpected = n == room;
-            if (_autoSplice)
+            if (_context.AutoSplice)
                 CountSplicedChunk(_moreExpected);
             return Flush();
         }
@@ -134,15 +131,10 @@ internal sealed unsafe partial class Direction
                     _pipeOutOfSlots = true;
                     return true; // the next chunk is copied into the ring
                 }
-                _reactor.ClearReady(_source, IoEvents.Readable | IoEvents.Urgent);
-                return false;
+                return SourceDrained();
             }
             ReturnPipe();
-            _reactor.ClearReady(_source, IoEvents.Readable | IoEvents.Urgent);
-            if (_sinkCorked && Buffered == 0)
-                Uncork();
-            ReturnBufferIfEmpty();
-            return false;
+            return SourceDrained();
         }
         // A read error ends this direction like EOF; the other one carries on.
         EndSource(errno);
@@ -155,17 +147,9 @@ internal sealed unsafe partial class Direction
         long n = Sys.Splice(_pipe.ReadFd, _sink, _inPipe, _moreExpected);
         if (n > 0)
         {
-            _sinkCorked = _moreExpected;
             _inPipe -= (int)n;
             _pipeOutOfSlots = false; // the pipe freed slots
-            _counters.BufferedBytes -= n;
-            BytesForwarded += n;
-            if (_isUpstream)
-                _counters.BytesUp += n;
-            else
-                _counters.BytesDown += n;
-            _lastProgressMs = _reactor.NowMs;
-            _pair.LastActivityMs = _lastProgressMs;
+            Written(n);
             if (_inPipe == 0)
             {
                 ReturnPipe();
@@ -196,7 +180,7 @@ internal sealed unsafe partial class Direction
     {
         if (!_pipe.IsOpen)
             return;
-        _pipes!.Return(_pipe, _inPipe);
+        _context.Pipes!.Return(_pipe, _inPipe);
         _pipe = Pipe.None;
         _context.PipeReturned();
     }
@@ -219,7 +203,7 @@ internal sealed unsafe partial class Direction
             return;
         _streak = 0;
         _spliceWanted = true;
-        _counters.SwitchesToSplice++;
+        _context.Counters.SwitchesToSplice++;
     }
 
     // --splice auto, splicing: short splices in a row mean the stream went quiet.
@@ -232,6 +216,6 @@ internal sealed unsafe partial class Direction
             return;
         _streak = 0;
         _spliceWanted = false;
-        _counters.SwitchesToCopy++;
+        _context.Counters.SwitchesToCopy++;
     }
 }

@@ -28,8 +28,6 @@ internal sealed unsafe partial class Direction : WheelTimer
 
     private readonly ProxyPair _pair;
     private readonly ProxyContext _context;
-    private readonly Reactor.Reactor _reactor;
-    private readonly ProxyCounters _counters;
     private readonly bool _isUpstream;
     private readonly RingBuffer _ring;
     private int _source;
@@ -58,13 +56,8 @@ internal sealed unsafe partial class Direction : WheelTimer
     {
         _pair = pair;
         _context = context;
-        _reactor = context.Reactor;
-        _counters = context.Counters;
         _isUpstream = isUpstream;
         _ring = new RingBuffer(context.BufferSize);
-        _pipes = context.Pipes;
-        _bufferSize = context.BufferSize;
-        _autoSplice = context.Splice == SpliceMode.Auto && _pipes != null;
     }
 
     /// <summary>"up" (client to server) or "down"; for logs.</summary>
@@ -141,13 +134,13 @@ internal sealed unsafe partial class Direction : WheelTimer
             _ring.GetFreeSegments(out byte* first, out int firstLength, out _, out _);
             _preload.CopyTo(new Span<byte>(first, firstLength));
             _ring.Commit(_preload.Length);
-            _counters.BufferedBytes += _preload.Length;
+            _context.Counters.BufferedBytes += _preload.Length;
             _uncounted = _preload.Length;
             _preload = null;
             // The header goes first, as soon as the sink is writable (the loop calls back).
             StartStallClock();
             _waitingForSink = true;
-            _reactor.Watch(_sink, IoEvents.Writable, true);
+            _context.Reactor.Watch(_sink, IoEvents.Writable, true);
         }
         ResumeReading();
     }
@@ -155,8 +148,8 @@ internal sealed unsafe partial class Direction : WheelTimer
     /// <summary>Cancels the timer and gives the buffer back, dropping what it held; the pair closes the fds.</summary>
     public void Release()
     {
-        _reactor.Timers.Cancel(this);
-        _counters.BufferedBytes -= Buffered;
+        _context.Reactor.Timers.Cancel(this);
+        _context.Counters.BufferedBytes -= Buffered;
         _context.BufferMemory.Forget(this);
         if (_ring.HasMemory)
             _context.BufferMemory.Return(_ring, discardData: true);
@@ -210,17 +203,17 @@ internal sealed unsafe partial class Direction : WheelTimer
             if (Buffered == 0)
                 StartStallClock();
             _ring.Commit((int)n);
-            _counters.BufferedBytes += n;
-            _pair.LastActivityMs = _reactor.NowMs;
+            _context.Counters.BufferedBytes += n;
+            _pair.LastActivityMs = _context.Reactor.NowMs;
             _moreExpected = n == firstLength + secondLength;
-            if (_autoSplice)
+            if (_context.AutoSplice)
                 CountCopiedChunk(_moreExpected);
             // A short read emptied the socket: the next edge will say when there
             // is more — unless the peer's FIN came with this data, which raises none,
             // or the read stopped at an urgent mark with more queued behind it.
-            bool drained = n < firstLength + secondLength && !_reactor.PeerHungUp(_source) && !_reactor.UrgentPending(_source);
+            bool drained = n < firstLength + secondLength && !_context.Reactor.PeerHungUp(_source) && !_context.Reactor.UrgentPending(_source);
             if (drained)
-                _reactor.ClearReady(_source, IoEvents.Readable);
+                _context.Reactor.ClearReady(_source, IoEvents.Readable);
             return Flush() && !drained;
         }
         if (n == 0)
@@ -232,14 +225,7 @@ internal sealed unsafe partial class Direction : WheelTimer
         if (errno == Errno.EINTR)
             return true;
         if (errno == Errno.EAGAIN)
-        {
-            _reactor.ClearReady(_source, IoEvents.Readable | IoEvents.Urgent);
-            _moreExpected = false;
-            if (_sinkCorked && Buffered == 0)
-                Uncork();
-            ReturnBufferIfEmpty();
-            return false;
-        }
+            return SourceDrained();
         // A read error ends this direction like EOF; the other one carries on.
         EndSource(errno);
         return false;
@@ -248,7 +234,7 @@ internal sealed unsafe partial class Direction : WheelTimer
     public void OnSinkWritable()
     {
         _waitingForSink = false;
-        _reactor.Watch(_sink, IoEvents.Writable, false);
+        _context.Reactor.Watch(_sink, IoEvents.Writable, false);
         Flush();
     }
 
@@ -269,23 +255,8 @@ internal sealed unsafe partial class Direction : WheelTimer
             long n = Sys.Send(_sink, first, firstLength, second, secondLength, _moreExpected);
             if (n > 0)
             {
-                _sinkCorked = _moreExpected;
                 _ring.Consume((int)n);
-                _counters.BufferedBytes -= n;
-                long forwarded = n;
-                if (_uncounted > 0)
-                {
-                    int own = (int)Math.Min(_uncounted, n);
-                    _uncounted -= own;
-                    forwarded -= own;
-                }
-                BytesForwarded += forwarded;
-                if (_isUpstream)
-                    _counters.BytesUp += forwarded;
-                else
-                    _counters.BytesDown += forwarded;
-                _lastProgressMs = _reactor.NowMs;
-                _pair.LastActivityMs = _lastProgressMs;
+                Written(n);
                 // A short write filled the socket buffer: an edge will come when it has room.
                 if (n < firstLength + secondLength)
                     WaitForSink();
@@ -314,6 +285,39 @@ internal sealed unsafe partial class Direction : WheelTimer
         return true;
     }
 
+    /// <summary>Accounts for n bytes written to the sink (from the ring or the pipe): counters, progress, activity.</summary>
+    private void Written(long n)
+    {
+        _sinkCorked = _moreExpected;
+        _context.Counters.BufferedBytes -= n;
+        long forwarded = n;
+        if (_uncounted > 0)
+        {
+            // The PROXY protocol header is the proxy's own, not forwarded bytes.
+            int own = (int)Math.Min(_uncounted, n);
+            _uncounted -= own;
+            forwarded -= own;
+        }
+        BytesForwarded += forwarded;
+        if (_isUpstream)
+            _context.Counters.BytesUp += forwarded;
+        else
+            _context.Counters.BytesDown += forwarded;
+        _lastProgressMs = _context.Reactor.NowMs;
+        _pair.LastActivityMs = _lastProgressMs;
+    }
+
+    /// <summary>The source is empty (EAGAIN): wait for its next edge, push what a MSG_MORE write held back, give an empty buffer back.</summary>
+    private bool SourceDrained()
+    {
+        _context.Reactor.ClearReady(_source, IoEvents.Readable | IoEvents.Urgent);
+        _moreExpected = false;
+        if (_sinkCorked && Buffered == 0)
+            Uncork();
+        ReturnBufferIfEmpty();
+        return false;
+    }
+
     /// <summary>A drained direction holds no buffer: give the block back (to a waiting direction first).</summary>
     private void ReturnBufferIfEmpty()
     {
@@ -331,15 +335,15 @@ internal sealed unsafe partial class Direction : WheelTimer
 
     private void WaitForSink()
     {
-        _reactor.ClearReady(_sink, IoEvents.Writable);
+        _context.Reactor.ClearReady(_sink, IoEvents.Writable);
         _waitingForSink = true;
-        _reactor.Watch(_sink, IoEvents.Writable, true);
+        _context.Reactor.Watch(_sink, IoEvents.Writable, true);
     }
 
     private void PauseReading()
     {
         _reading = false;
-        _reactor.Watch(_source, IoEvents.Readable, false);
+        _context.Reactor.Watch(_source, IoEvents.Readable, false);
     }
 
     private void ResumeReading()
@@ -347,7 +351,7 @@ internal sealed unsafe partial class Direction : WheelTimer
         if (SourceEnded)
             return;
         _reading = true;
-        _reactor.Watch(_source, IoEvents.Readable, true);
+        _context.Reactor.Watch(_source, IoEvents.Readable, true);
     }
 
     private void EndSource(int errno)
@@ -370,7 +374,7 @@ internal sealed unsafe partial class Direction : WheelTimer
         if (SinkShutDown)
             return true;
         SinkShutDown = true;
-        _reactor.Timers.Cancel(this);
+        _context.Reactor.Timers.Cancel(this);
         int rc = Sys.ShutdownWrite(_sink);
         // ENOTCONN: the peer reset already; the other direction will see it on its read.
         if (rc < 0 && _pair.Log.IsVerbose)
@@ -380,9 +384,9 @@ internal sealed unsafe partial class Direction : WheelTimer
 
     private void StartStallClock()
     {
-        _lastProgressMs = _reactor.NowMs;
+        _lastProgressMs = _context.Reactor.NowMs;
         if (!IsArmed)
-            _reactor.Timers.Arm(this, _lastProgressMs + _context.StallTimeoutMs);
+            _context.Reactor.Timers.Arm(this, _lastProgressMs + _context.StallTimeoutMs);
     }
 
     protected internal override void Fire()
@@ -393,7 +397,7 @@ internal sealed unsafe partial class Direction : WheelTimer
         }
         catch (Exception exception)
         {
-            _reactor.ReportTimerFault(_pair, exception);
+            _context.Reactor.ReportTimerFault(_pair, exception);
         }
     }
 
@@ -401,10 +405,10 @@ internal sealed unsafe partial class Direction : WheelTimer
     {
         if (Buffered == 0)
             return;
-        long stalledMs = _reactor.NowMs - _lastProgressMs;
+        long stalledMs = _context.Reactor.NowMs - _lastProgressMs;
         if (stalledMs >= _context.StallTimeoutMs)
             _pair.Abort(CloseReason.Stall, 0, "stalled: " + Buffered.ToString(CultureInfo.InvariantCulture) + " B buffered " + Name + " unwritten for " + (stalledMs / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " s");
         else
-            _reactor.Timers.Arm(this, _lastProgressMs + _context.StallTimeoutMs);
+            _context.Reactor.Timers.Arm(this, _lastProgressMs + _context.StallTimeoutMs);
     }
 }

@@ -84,6 +84,9 @@ public sealed class ProxyContext
     /// <summary>Empty pipes lent to splicing directions while they have bytes in flight; null in copy mode.</summary>
     internal PipePool? Pipes { get; }
 
+    /// <summary>--splice auto where splice(2) exists: directions switch between copying and splicing.</summary>
+    internal bool AutoSplice => Splice == SpliceMode.Auto && Pipes != null;
+
     public ProxyCounters Counters { get; } = new();
 
     /// <summary>Which reactor this context belongs to (0..ReactorCount-1): every loop has a context of its own.</summary>

@@ -19,8 +19,15 @@ public sealed class GarbageBudget
     // -1 until the first check: the loop may run on another thread than the one that made it.
     private long _allocatedAtLastCollection = -1;
 
+    // A large array was replaced (the fd table grew): the old one lies in the
+    // large-object heap, which only a full collection frees.
+    private bool _fullCollectionWanted;
+
     /// <summary>Collections this budget has run.</summary>
     public long Collections { get; private set; }
+
+    /// <summary>Asks for one full collection at the next check: a table grew and its old copy is garbage a gen0 collection never frees.</summary>
+    public void RequestFullCollection() => _fullCollectionWanted = true;
 
     /// <summary>Called by the loop between iterations, on its own thread.</summary>
     public void Check()
@@ -28,6 +35,15 @@ public sealed class GarbageBudget
         long allocated = GC.GetAllocatedBytesForCurrentThread();
         if (_allocatedAtLastCollection < 0)
             _allocatedAtLastCollection = allocated;
+        if (_fullCollectionWanted)
+        {
+            // Rare (the fd table doubles a handful of times in a process's life): a few ms, once.
+            _fullCollectionWanted = false;
+            _allocatedAtLastCollection = allocated;
+            Collections++;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true);
+            return;
+        }
         if (allocated - _allocatedAtLastCollection < BudgetBytes)
             return;
         _allocatedAtLastCollection = allocated;

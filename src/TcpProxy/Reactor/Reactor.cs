@@ -42,15 +42,12 @@ public sealed class Reactor : IDisposable, IInterestTable
         public bool Registered;
         public bool Queued;
         public IoEvents Ready;
-        public Action? OnReadable;
-        public Action? OnWritable;
-        public IFaultOwner? Owner;
-        // Set instead of the delegates by handler objects (a pair); Watched says which directions they want.
+        // The directions whose callback is on (fdcb's "is a callback set").
+        public IoEvents Wanted;
+        // Who handles the events: a pair, or the DelegateHandler of SetCallback.
         public IFdHandler? Handler;
-        public IoEvents Watched;
-
-        public readonly IoEvents Wanted =>
-            Watched | (OnReadable != null ? IoEvents.Readable : IoEvents.None) | (OnWritable != null ? IoEvents.Writable : IoEvents.None);
+        public IFaultOwner? Owner;
+        // 24 bytes: the table holds an entry per fd number up to the highest in use.
     }
 
     public Reactor(IPoller poller)
@@ -109,10 +106,10 @@ public sealed class Reactor : IDisposable, IInterestTable
         Debug.Assert(entry.Registered && entry.Handler != null, "Watch on an fd without a handler");
         if (!on)
         {
-            entry.Watched &= ~direction;
+            entry.Wanted &= ~direction;
             return;
         }
-        entry.Watched |= direction;
+        entry.Wanted |= direction;
         if ((entry.Ready & direction) != 0)
             Enqueue(fd, ref entry);
     }
@@ -149,11 +146,25 @@ public sealed class Reactor : IDisposable, IInterestTable
     {
         ref FdEntry entry = ref _table[fd];
         Debug.Assert(entry.Registered, "SetCallback on an fd that is not registered");
+        Debug.Assert(entry.Handler is null or DelegateHandler, "SetCallback on an fd registered with a handler object");
+        if (entry.Handler is not DelegateHandler callbacks)
+        {
+            if (callback == null)
+                return;
+            callbacks = new DelegateHandler();
+            entry.Handler = callbacks;
+        }
         if (direction == IoEvents.Readable)
-            entry.OnReadable = callback;
+            callbacks.Readable = callback;
         else
-            entry.OnWritable = callback;
-        if (callback != null && (entry.Ready & direction) != 0)
+            callbacks.Writable = callback;
+        if (callback == null)
+        {
+            entry.Wanted &= ~direction;
+            return;
+        }
+        entry.Wanted |= direction;
+        if ((entry.Ready & direction) != 0)
             Enqueue(fd, ref entry);
     }
 
@@ -242,10 +253,7 @@ public sealed class Reactor : IDisposable, IInterestTable
         ref FdEntry entry = ref _table[fd];
         if ((entry.Ready & entry.Wanted & IoEvents.Readable) != 0)
         {
-            if (entry.OnReadable is Action onReadable)
-                Invoke(fd, onReadable, entry.Owner);
-            else
-                InvokeHandler(fd, entry.Handler!, IoEvents.Readable, entry.Owner);
+            InvokeHandler(fd, entry.Handler!, IoEvents.Readable, entry.Owner);
             // The callback may have closed fd, and an accept may even have reused it.
             entry = ref _table[fd];
             if (entry.Generation != generation || !entry.Registered)
@@ -253,28 +261,13 @@ public sealed class Reactor : IDisposable, IInterestTable
         }
         if ((entry.Ready & entry.Wanted & IoEvents.Writable) != 0)
         {
-            if (entry.OnWritable is Action onWritable)
-                Invoke(fd, onWritable, entry.Owner);
-            else
-                InvokeHandler(fd, entry.Handler!, IoEvents.Writable, entry.Owner);
+            InvokeHandler(fd, entry.Handler!, IoEvents.Writable, entry.Owner);
             entry = ref _table[fd];
             if (entry.Generation != generation || !entry.Registered)
                 return;
         }
         if ((entry.Ready & entry.Wanted) != 0)
             Enqueue(fd, ref entry);
-    }
-
-    private void Invoke(int fd, Action callback, IFaultOwner? owner)
-    {
-        try
-        {
-            callback();
-        }
-        catch (Exception exception)
-        {
-            ReportFault(fd, owner, exception);
-        }
     }
 
     private void InvokeHandler(int fd, IFdHandler handler, IoEvents direction, IFaultOwner? owner)
@@ -362,6 +355,7 @@ public sealed class Reactor : IDisposable, IInterestTable
         // The queue first: if the table cannot grow after it, the queue is merely roomier.
         Array.Resize(ref _pending, 2 * size);
         Array.Resize(ref _table, size);
+        Garbage.RequestFullCollection();
     }
 
     private static ulong Token(int fd, uint generation) => ((ulong)generation << 32) | (uint)fd;
