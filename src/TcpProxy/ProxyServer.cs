@@ -130,6 +130,10 @@ public sealed class ProxyServer : IDisposable
         SharedConnectionLimit? sharedLimit = reactors > 1 && options.MaxConnections > 0
             ? new SharedConnectionLimit(options.MaxConnections) { Loops = reactors }
             : null;
+        // --buffer-memory bounds the process: each loop gets an even share (at least one buffer).
+        ProxyOptions loopOptions = reactors > 1 && options.BufferMemory > 0
+            ? options with { BufferMemory = Math.Max(options.BufferSize, options.BufferMemory / reactors) }
+            : options;
         IPoller? firstPoller = null;
         for (int i = 0; i < reactors; i++)
         {
@@ -139,7 +143,7 @@ public sealed class ProxyServer : IDisposable
             firstPoller ??= poller;
             var reactor = new Reactor.Reactor(poller);
             // One AccessLog per loop: each formats into a buffer of its own; they share the (locked) writer.
-            var context = new ProxyContext(reactor, log, destinations, destinationName, options)
+            var context = new ProxyContext(reactor, log, destinations, destinationName, loopOptions)
             {
                 AccessLog = accessLogWriter is null ? null : new AccessLog(accessLogWriter, options.AccessLogFormat),
                 ReactorIndex = i,
