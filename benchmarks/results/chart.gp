@@ -7,7 +7,7 @@ set style fill solid 0.8 border -1
 set grid ytics
 set xtics rotate by -30
 set key top left
-set multiplot layout 2,2 title "2026-11-26 03:32 UTC: proxies side by side (medians)"
+set multiplot layout 2,2 title "2026-11-28 18:13 UTC: proxies side by side (medians)"
 unset logscale y
 set yrange [0:*]
 set title "Bulk throughput (MB/s, higher is better)"
