@@ -95,15 +95,9 @@ public sealed class BufferMemoryTests : EndToEndTest
         AssertProxyAlive(proxy);
 
         // The servers read: every byte of all three arrives in order, and the episode's end is said.
-        var received = new Task<Digest>[3];
-        for (int i = 0; i < 3; i++)
-        {
-            Socket s = Own(servers[i]);
-            s.ReceiveTimeout = (int)Wait.TotalMilliseconds;
-            received[i] = Background.Run(() => BulkData.Receive(s, Bytes));
-        }
-        for (int i = 0; i < 3; i++)
-            Assert.Equal(Background.Await(sent[i], Wait, $"client {i} sending"), Background.Await(received[i], Wait, $"server {i} receiving"));
+        foreach (Socket s in servers)
+            Own(s);
+        BulkData.AssertEachArrives(sent, servers, Bytes, Wait);
         Assert.NotNull(proxy.WaitForStderrLine(l => l.Contains("buffers free again", StringComparison.Ordinal), Wait));
         // Logged per episode, not per wait (the queue emptied and filled many times meanwhile).
         Assert.InRange(proxy.StderrLines.Count(l => l.Contains("is reached", StringComparison.Ordinal)), 1, 3);

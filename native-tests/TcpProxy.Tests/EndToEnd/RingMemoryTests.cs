@@ -46,15 +46,9 @@ public sealed class RingMemoryTests : EndToEndTest
         AssertProxyAlive(proxy);
 
         // The servers read: all three transfers complete, byte for byte, none reset.
-        var received = new Task<Digest>[3];
-        for (int i = 0; i < 3; i++)
-        {
-            Socket s = Own(servers[i]);
-            s.ReceiveTimeout = (int)Wait.TotalMilliseconds;
-            received[i] = Background.Run(() => BulkData.Receive(s, Bytes));
-        }
-        for (int i = 0; i < 3; i++)
-            Assert.Equal(Background.Await(sent[i], Wait, $"client {i} sending"), Background.Await(received[i], Wait, $"server {i} receiving"));
+        foreach (Socket s in servers)
+            Own(s);
+        BulkData.AssertEachArrives(sent, servers, Bytes, Wait);
         Assert.NotNull(proxy.WaitForStderrLine(l => l.Contains("buffers free again", StringComparison.Ordinal), Wait));
         // An episode is logged once, not per wait: the queue empties and fills again many times
         // here, yet a new episode starts only after a quiet second (the transfers' tail may have one).

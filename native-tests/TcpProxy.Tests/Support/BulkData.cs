@@ -51,6 +51,23 @@ public static class BulkData
         return new Digest(received, Convert.ToHexString(hash.GetHashAndReset()));
     }
 
+    /// <summary>
+    /// The receiving ends read <paramref name="total"/> bytes each, at once; each must
+    /// match what its sender sent (<paramref name="sent"/>, still running), byte for byte.
+    /// </summary>
+    public static void AssertEachArrives(System.Threading.Tasks.Task<Digest>[] sent, Socket[] receivers, long total, TimeSpan limit)
+    {
+        var received = new System.Threading.Tasks.Task<Digest>[receivers.Length];
+        for (int i = 0; i < receivers.Length; i++)
+        {
+            Socket receiver = receivers[i];
+            receiver.ReceiveTimeout = (int)limit.TotalMilliseconds;
+            received[i] = Background.Run(() => Receive(receiver, total));
+        }
+        for (int i = 0; i < receivers.Length; i++)
+            Assert.Equal(Background.Await(sent[i], limit, $"sender {i}"), Background.Await(received[i], limit, $"receiver {i}"));
+    }
+
     /// <summary>Copies exactly <paramref name="total"/> bytes from one socket to another (one link of a chain).</summary>
     public static long Pump(Socket from, Socket to, long total)
     {
