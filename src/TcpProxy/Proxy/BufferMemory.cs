@@ -49,10 +49,10 @@ internal sealed unsafe class BufferMemory : WheelTimer
     public int Waiting { get; private set; }
 
     /// <summary>
-    /// Attaches a block to the ring, or queues the direction (true: attached).
+    /// Attaches a block to the direction's ring, or queues the direction (true: attached).
     /// A queued direction gets <see cref="Direction.BufferGranted"/> later.
     /// </summary>
-    public bool TryAttach(Direction direction, RingBuffer ring)
+    public bool TryAttach(Direction direction)
     {
         if (direction.IsWaitingForBuffer)
             return false;
@@ -60,17 +60,17 @@ internal sealed unsafe class BufferMemory : WheelTimer
         byte* block = _firstWaiting == null ? _pool.TryTake() : null;
         if (block != null)
         {
-            ring.Attach(block);
+            direction.Ring.Attach(block);
             return true;
         }
         Enqueue(direction);
         return false;
     }
 
-    /// <summary>Takes the ring's block back and lends it on to the first waiting direction, if any.</summary>
-    public void Return(RingBuffer ring, bool discardData)
+    /// <summary>Takes the direction's block back and lends it on to the first waiting direction, if any.</summary>
+    public void Return(Direction direction, bool discardData)
     {
-        byte* block = discardData ? ring.Clear() : ring.Detach();
+        byte* block = discardData ? direction.Ring.Clear() : direction.Ring.Detach();
         Direction? next = _firstWaiting;
         if (next == null)
         {
@@ -80,7 +80,7 @@ internal sealed unsafe class BufferMemory : WheelTimer
             return;
         }
         Unlink(next);
-        next.RingForGrant().Attach(block);
+        next.Ring.Attach(block);
         if (_firstWaiting == null)
             AwaitEpisodeEnd();
         // Only marks its source watched again; its read runs later from the loop, not inside this caller.

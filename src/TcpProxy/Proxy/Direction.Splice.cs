@@ -102,12 +102,8 @@ internal sealed unsafe partial class Direction
         long n = Sys.Splice(_source, _pipe.WriteFd, room, more: false);
         if (n > 0)
         {
-            if (Buffered == 0)
-                StartStallClock();
+            Received(n, filledRoom: n == room);
             _inPipe += (int)n;
-            _context.Counters.BufferedBytes += n;
-            _pair.LastActivityMs = _context.Reactor.NowMs;
-            _moreExpected = n == room;
             if (_context.AutoSplice)
                 CountSplicedChunk(_moreExpected);
             return Flush();
@@ -151,15 +147,9 @@ internal sealed unsafe partial class Direction
             _pipeOutOfSlots = false; // the pipe freed slots
             Written(n);
             if (_inPipe == 0)
-            {
                 ReturnPipe();
-                _pipeOutOfSlots = false;
-            }
             else
-            {
-                // A short write filled the socket buffer: an edge will come when it has room.
-                WaitForSink();
-            }
+                WaitForSink(); // a short write filled the socket buffer: an edge will come when it has room
             return true;
         }
         int errno = n == 0 ? Errno.EIO : (int)-n;

@@ -63,8 +63,8 @@ internal sealed unsafe partial class Direction : WheelTimer
     /// <summary>"up" (client to server) or "down"; for logs.</summary>
     public string Name => _isUpstream ? "up" : "down";
 
-    /// <summary>The ring a granted block goes to (only <see cref="BufferMemory"/> calls this).</summary>
-    internal RingBuffer RingForGrant() => _ring;
+    /// <summary>The ring that borrows its block from <see cref="BufferMemory"/> (which alone touches it from outside).</summary>
+    internal RingBuffer Ring => _ring;
 
     /// <summary>Bytes read and not yet written, in the ring or the pipe.</summary>
     public int Buffered => _ring.Count + _inPipe;
@@ -111,7 +111,7 @@ internal sealed unsafe partial class Direction : WheelTimer
 
     public void Start()
     {
-        if (_preload != null && !_ring.HasMemory && !_context.BufferMemory.TryAttach(this, _ring))
+        if (_preload != null && !_ring.HasMemory && !_context.BufferMemory.TryAttach(this))
             return; // BufferGranted starts it
         StartWithBuffer();
     }
@@ -152,7 +152,7 @@ internal sealed unsafe partial class Direction : WheelTimer
         _context.Counters.BufferedBytes -= Buffered;
         _context.BufferMemory.Forget(this);
         if (_ring.HasMemory)
-            _context.BufferMemory.Return(_ring, discardData: true);
+            _context.BufferMemory.Return(this, discardData: true);
         _preload = null;
         // A pipe that still holds bytes is closed by the pool, not lent again.
         ReleasePipe();
@@ -164,7 +164,7 @@ internal sealed unsafe partial class Direction : WheelTimer
         {
             // In splice mode too the direction holds a block while bytes are in
             // flight: its share of --buffer-memory (see Direction.Splice.cs).
-            if (!_ring.HasMemory && !_context.BufferMemory.TryAttach(this, _ring))
+            if (!_ring.HasMemory && !_context.BufferMemory.TryAttach(this))
             {
                 // No buffer free: back-pressure; BufferGranted resumes reading.
                 PauseReading();
@@ -200,12 +200,8 @@ internal sealed unsafe partial class Direction : WheelTimer
         long n = Sys.Receive(_source, first, firstLength, second, secondLength);
         if (n > 0)
         {
-            if (Buffered == 0)
-                StartStallClock();
+            Received(n, filledRoom: n == firstLength + secondLength);
             _ring.Commit((int)n);
-            _context.Counters.BufferedBytes += n;
-            _pair.LastActivityMs = _context.Reactor.NowMs;
-            _moreExpected = n == firstLength + secondLength;
             if (_context.AutoSplice)
                 CountCopiedChunk(_moreExpected);
             // A short read emptied the socket: the next edge will say when there
@@ -285,6 +281,20 @@ internal sealed unsafe partial class Direction : WheelTimer
         return true;
     }
 
+    /// <summary>
+    /// Accounts for n bytes just read from the source, before they join the
+    /// ring or the pipe: the stall clock starts with the first buffered byte.
+    /// A read that filled all the room means the source very likely has more.
+    /// </summary>
+    private void Received(long n, bool filledRoom)
+    {
+        if (Buffered == 0)
+            StartStallClock();
+        _context.Counters.BufferedBytes += n;
+        _pair.LastActivityMs = _context.Reactor.NowMs;
+        _moreExpected = filledRoom;
+    }
+
     /// <summary>Accounts for n bytes written to the sink (from the ring or the pipe): counters, progress, activity.</summary>
     private void Written(long n)
     {
@@ -322,7 +332,7 @@ internal sealed unsafe partial class Direction : WheelTimer
     private void ReturnBufferIfEmpty()
     {
         if (Buffered == 0 && _ring.HasMemory)
-            _context.BufferMemory.Return(_ring, discardData: false);
+            _context.BufferMemory.Return(this, discardData: false);
     }
 
     /// <summary>The source ran dry after a MSG_MORE write: push what the kernel held back.</summary>

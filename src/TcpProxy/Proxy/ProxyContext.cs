@@ -31,6 +31,8 @@ public sealed class ProxyContext
             Pipes = new PipePool(options.BufferSize);
             _pipeReaper = new WheelTimer(ReapIdlePipes);
         }
+        // Read on every chunk a direction copies or splices: decided once.
+        AutoSplice = Splice == SpliceMode.Auto && Pipes != null;
     }
 
     // Idle pipes not taken for this long are closed: descriptors come back once bulk traffic stops.
@@ -85,7 +87,7 @@ public sealed class ProxyContext
     internal PipePool? Pipes { get; }
 
     /// <summary>--splice auto where splice(2) exists: directions switch between copying and splicing.</summary>
-    internal bool AutoSplice => Splice == SpliceMode.Auto && Pipes != null;
+    internal bool AutoSplice { get; }
 
     public ProxyCounters Counters { get; } = new();
 
