@@ -30,6 +30,15 @@ internal sealed class LineBuffer
 
     public ReadOnlySpan<byte> Queued => _bytes.AsSpan(_start, _end - _start);
 
+    /// <summary>Where the queued bytes start; stable while <see cref="HeldInPlace"/> (the array is pinned).</summary>
+    public IntPtr QueuedAddress => System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(_bytes, _start);
+
+    /// <summary>
+    /// Set while another thread writes the queued bytes from their place: a
+    /// line that would need them moved to the front does not fit meanwhile.
+    /// </summary>
+    public bool HeldInPlace { get; set; }
+
     /// <summary>Bytes ever appended and ever consumed: positions in the stream that survive compaction.</summary>
     public long AppendedTotal { get; private set; }
 
@@ -48,7 +57,11 @@ internal sealed class LineBuffer
         if (needed > _bytes.Length - (_end - _start))
             return false;
         if (needed > _bytes.Length - _end)
+        {
+            if (HeldInPlace)
+                return false;
             Compact();
+        }
         Span<byte> line = _bytes.AsSpan(_end, (int)needed);
         int written = Encoding.UTF8.GetBytes(prefix, line);
         written += Encoding.UTF8.GetBytes(text, line[written..]);

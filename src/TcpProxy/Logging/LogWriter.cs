@@ -11,8 +11,7 @@ namespace TcpProxy.Logging;
 /// the loop and never throw. Lines queue in a bounded buffer; a full buffer
 /// drops the line and counts it, a failed write (ENOSPC, EIO, EPIPE...) drops
 /// what was queued and counts it, and once the destination takes data again
-/// the writer adds one line saying how many were lost. Used from the loop
-/// thread only.
+/// the writer adds one line saying how many were lost.
 ///
 /// How each kind of descriptor is written without blocking (Linux):
 /// - a pipe, FIFO or terminal is reopened through /proc/self/fd/N with
@@ -25,8 +24,14 @@ namespace TcpProxy.Logging;
 ///   never wait for a reader, and epoll refuses these fds anyway (EPERM). A
 ///   regular file must not be reopened: fd 2 shares its offset with the shell.
 /// Attached to a reactor, a pollable destination is flushed by the loop when
-/// it is writable, so lines logged in one loop iteration leave in one write;
-/// the others are written as each line comes.
+/// it is writable, so lines logged in one loop iteration leave in one write.
+/// A destination epoll refuses (a regular file, /dev/null) cannot say when it
+/// is writable, and a write to it may wait (a slow disk, a stuck NFS mount):
+/// once attached, such a writer is flushed by a dedicated thread of its own
+/// ("tcpproxy log", never the pool's), so the loop only queues the line; while
+/// that thread is stuck, lines fill the buffer and are then dropped and
+/// counted, as for a pipe nobody reads. Unattached (start-up, tests), lines
+/// are written as each comes.
 ///
 /// With several reactors (--reactors N) every loop logs through the same
 /// writer: each call takes a lock (the log path only, never the data path),
@@ -58,6 +63,15 @@ public sealed unsafe class LogWriter : IDisposable
     private Method _method;
     private Reactor.Reactor? _reactor;
     private bool _flushRequested;
+    // The flushing thread of a destination the loop cannot poll (see above).
+    private System.Threading.Thread? _fileThread;
+    private readonly System.Threading.ManualResetEventSlim _fileWork = new(false, spinCount: 1);
+    private bool _fileThreadStopping;
+    // The thread is in write(2) with this fd, outside the lock.
+    private bool _fileWriteInFlight;
+    // An fd replaced (SIGHUP) while the thread wrote to it: closed once that write returns,
+    // so its number cannot be reused by a socket under the write.
+    private int _closeAfterWrite = -1;
     private long _unreportedDrops;
     // The dropped-lines notice in the stream, until it is fully written: if a
     // write error discards it, the drops it reported are unreported again.
@@ -203,6 +217,8 @@ public sealed unsafe class LogWriter : IDisposable
         }
         if (_reactor != null)
             RequestFlush();
+        else if (_fileThread != null)
+            _fileWork.Set();
         else
             Flush(reportDrops: false);
     }
@@ -223,7 +239,10 @@ public sealed unsafe class LogWriter : IDisposable
         if (_reactor != null || _method == Method.Discard)
             return;
         if (reactor.Add(_fd, IoEvents.Writable) < 0)
+        {
+            StartFileThread();
             return;
+        }
         _reactor = reactor;
         _ownerThread = Environment.CurrentManagedThreadId;
         if (!_buffer.IsEmpty)
@@ -264,7 +283,10 @@ public sealed unsafe class LogWriter : IDisposable
             return fd;
         Reactor.Reactor? reactor = _reactor;
         DetachLocked();
-        Sys.Close(_fd);
+        if (_fileWriteInFlight)
+            _closeAfterWrite = _fd;
+        else
+            Sys.Close(_fd);
         _fd = fd;
         _method = Method.Write;
         if (reactor != null)
@@ -279,16 +301,22 @@ public sealed unsafe class LogWriter : IDisposable
     /// </summary>
     public void FlushAtExit(TimeSpan limit)
     {
+        long deadline = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency);
+        bool threadEnded = StopFileThread(limit);
         lock (_gate)
-            FlushAtExitLocked(limit);
+        {
+            if (threadEnded)
+                FlushAtExitLocked(deadline);
+            else if (!_buffer.IsEmpty)
+                DiscardQueued(); // its write is stuck: waiting longer would hang the exit
+        }
     }
 
-    private void FlushAtExitLocked(TimeSpan limit)
+    private void FlushAtExitLocked(long deadline)
     {
         DetachLocked();
         if (_method == Method.Discard)
             return;
-        long deadline = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency);
         bool reportDrops = true;
         while (Flush(reportDrops) == FlushResult.Blocked)
         {
@@ -304,10 +332,13 @@ public sealed unsafe class LogWriter : IDisposable
 
     public void Dispose()
     {
+        StopFileThread(TimeSpan.FromMilliseconds(100));
         lock (_gate)
         {
             DetachLocked();
-            if (_ownsFd && _fd >= 0)
+            if (_ownsFd && _fd >= 0 && _fileWriteInFlight)
+                _closeAfterWrite = _fd;
+            else if (_ownsFd && _fd >= 0)
                 Sys.Close(_fd);
             _fd = -1;
             _method = Method.Discard;
@@ -315,7 +346,8 @@ public sealed unsafe class LogWriter : IDisposable
     }
 
     // A full buffer may be relieved by a write now, unless the loop knows the fd is not writable.
-    private bool MayWriteNow() => _reactor is not Reactor.Reactor reactor || reactor.IsReady(_fd, IoEvents.Writable);
+    // With a flushing thread, only that thread writes.
+    private bool MayWriteNow() => _fileThread == null && (_reactor is not Reactor.Reactor reactor || reactor.IsReady(_fd, IoEvents.Writable));
 
     private void RequestFlush()
     {
@@ -363,27 +395,122 @@ public sealed unsafe class LogWriter : IDisposable
         {
             while (!_buffer.IsEmpty)
             {
-                long rc = WriteQueued();
-                if (rc > 0)
-                {
-                    _buffer.Consume((int)rc);
-                    wrote = true;
-                    continue;
-                }
-                if (rc == -Errno.EINTR)
-                    continue;
-                if (rc == -Errno.EAGAIN || rc == 0)
-                    return FlushResult.Blocked;
-                LastWriteError = (int)-rc;
-                WriteErrors++;
-                DiscardQueued();
-                return FlushResult.Failed;
+                if (AccountWrite(WriteQueued(), ref wrote) is FlushResult stopped)
+                    return stopped;
             }
-            if (_noticeEnd >= 0)
-                _noticeEnd = -1; // written
-            if (_unreportedDrops == 0 || !(wrote || reportDrops) || !QueueDroppedNotice())
+            if (!QueueNoticeIfOwed(wrote || reportDrops))
                 return FlushResult.Drained;
             reportDrops = false;
+        }
+    }
+
+    /// <summary>What one write's result means: null to write on, else why to stop.</summary>
+    private FlushResult? AccountWrite(long rc, ref bool wrote)
+    {
+        if (rc > 0)
+        {
+            _buffer.Consume((int)rc);
+            wrote = true;
+            return null;
+        }
+        if (rc == -Errno.EINTR)
+            return null;
+        if (rc == -Errno.EAGAIN || rc == 0)
+            return FlushResult.Blocked;
+        LastWriteError = (int)-rc;
+        WriteErrors++;
+        DiscardQueued();
+        return FlushResult.Failed;
+    }
+
+    /// <summary>Everything queued is written: queues the dropped-lines notice if lines were lost and it is due; true if it did.</summary>
+    private bool QueueNoticeIfOwed(bool due)
+    {
+        if (_noticeEnd >= 0)
+            _noticeEnd = -1; // written
+        return _unreportedDrops != 0 && due && QueueDroppedNotice();
+    }
+
+    private void StartFileThread()
+    {
+        if (_fileThread != null)
+            return;
+        _fileThreadStopping = false;
+        _fileThread = new System.Threading.Thread(RunFileThread) { IsBackground = true, Name = "tcpproxy log" };
+        _fileThread.Start();
+        if (!_buffer.IsEmpty)
+            _fileWork.Set();
+    }
+
+    /// <summary>Asks the flushing thread, if any, to write what is queued and end; true once it has (or there is none).</summary>
+    private bool StopFileThread(TimeSpan limit)
+    {
+        System.Threading.Thread? thread;
+        lock (_gate)
+        {
+            thread = _fileThread;
+            _fileThreadStopping = true;
+        }
+        if (thread is null)
+            return true;
+        _fileWork.Set();
+        if (!thread.Join(limit))
+            return false;
+        lock (_gate)
+            _fileThread = null;
+        return true;
+    }
+
+    // The flushing thread: write(2) outside the lock, so the loop only ever waits for a queue append.
+    private void RunFileThread()
+    {
+        bool stopping = false;
+        while (!stopping)
+        {
+            _fileWork.Wait();
+            _fileWork.Reset();
+            lock (_gate)
+                stopping = _fileThreadStopping;
+            WriteOutQueued();
+        }
+    }
+
+    private void WriteOutQueued()
+    {
+        bool wrote = false;
+        while (true)
+        {
+            int fd;
+            IntPtr data;
+            int length;
+            lock (_gate)
+            {
+                if (_buffer.IsEmpty && !QueueNoticeIfOwed(wrote))
+                    return;
+                fd = _fd;
+                data = _buffer.QueuedAddress;
+                length = _buffer.Queued.Length;
+                _buffer.HeldInPlace = true;
+                _fileWriteInFlight = true;
+            }
+            long rc = Sys.Write(fd, (byte*)data, length);
+            int retired;
+            bool stop;
+            lock (_gate)
+            {
+                _buffer.HeldInPlace = false;
+                _fileWriteInFlight = false;
+                retired = _closeAfterWrite;
+                _closeAfterWrite = -1;
+                // A write to the fd just replaced (SIGHUP) counts for the bytes it took all the same.
+                // Failed (counted, dropped) or would block: the next line wakes the thread again.
+                stop = AccountWrite(rc, ref wrote) is not null;
+            }
+            // Outside the lock: closing a file on a slow mount may wait too.
+            if (retired >= 0)
+                Sys.Close(retired);
+            if (stop)
+                return;
         }
     }
 
