@@ -36,7 +36,16 @@ public sealed class ReactorsTests : EndToEndTest
 
         Socket[] clients = EchoFromMany(proxy, Clients, 4096);
 
+        // A loop counts a write once send() has returned, and the client may read the bytes
+        // (and this test scrape, served by the other loop) before that: await the totals.
         HttpReply reply = HttpScrape.Get(metricsPort);
+        var settle = System.Diagnostics.Stopwatch.StartNew();
+        while ((reply.Sample("tcpproxy_bytes_total", "direction=\"up\"") < Clients * 4096.0
+                || reply.Sample("tcpproxy_bytes_total", "direction=\"down\"") < Clients * 4096.0) && settle.Elapsed < Generous)
+        {
+            System.Threading.Thread.Sleep(20); // counters offer no event to await
+            reply = HttpScrape.Get(metricsPort);
+        }
         Assert.Equal(Clients, reply.Sample("tcpproxy_connections_accepted_total"));
         Assert.Equal(Clients, reply.Sample("tcpproxy_connections_active"));
         Assert.Equal(Clients * 4096.0, reply.Sample("tcpproxy_bytes_total", "direction=\"up\""));

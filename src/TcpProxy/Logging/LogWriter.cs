@@ -238,7 +238,9 @@ public sealed unsafe class LogWriter : IDisposable
     {
         if (_reactor != null || _method == Method.Discard)
             return;
-        if (reactor.Add(_fd, IoEvents.Writable) < 0)
+        // A regular file is never "not writable" to a poller (poll(2) says it always is; epoll
+        // refuses it), yet its writes may wait: it is the thread's, whatever the backend.
+        if (Sys.KindOf(_fd, out _) == DescriptorKind.RegularFile || reactor.Add(_fd, IoEvents.Writable) < 0)
         {
             StartFileThread();
             return;
