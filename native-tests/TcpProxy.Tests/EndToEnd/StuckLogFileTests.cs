@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using TcpProxy.Tests.Support;
 using Xunit.Abstractions;
 
@@ -49,6 +50,45 @@ public sealed class StuckLogFileTests : EndToEndTest
         }
     }
 
+    /// <summary>
+    /// logrotate may send SIGHUP more than once while a write is stuck: every descriptor
+    /// replaced meanwhile must be closed once the write returns, not only the last
+    /// (each holds a rotated file's disk space).
+    /// </summary>
+    [LinuxFact("loop devices, mkfs.ext4 and fsfreeze (root)")]
+    public void SighupsWhileAWriteIsStuck_LeaveOneDescriptorOnTheFile_AfterTheThaw()
+    {
+        using var disk = FrozenDisk.Create();
+        string path = Path.Combine(disk.MountPoint, "access.log");
+        var server = StartEchoServer();
+        var proxy = StartProxy(server, "--access-log", path);
+        try
+        {
+            EchoOnce(proxy, 0);
+            WaitForLines(path, 1);
+            Assert.Equal(1, DescriptorsOn(proxy.Pid, path));
+
+            disk.Freeze();
+            EchoOnce(proxy, 1);
+            AwaitLogThreadStuck(proxy.Pid);
+            for (int reopens = 1; reopens <= 3; reopens++)
+            {
+                Signals.Send(proxy.Pid, "HUP");
+                // Pending signals of one kind merge: each reopen is awaited before the next is asked for.
+                AwaitStderrLine(proxy, "SIGHUP: reopened the access log", reopens);
+            }
+
+            disk.Thaw();
+            WaitForLines(path, 2);
+            AwaitDescriptorsOn(proxy.Pid, path, 1);
+        }
+        finally
+        {
+            disk.Thaw();
+            proxy.Dispose();
+        }
+    }
+
     void EchoOnce(ProxyProcess proxy, byte value)
     {
         using var client = SocketIo.Connect(System.Net.IPAddress.Loopback, proxy.ListenPort);
@@ -57,6 +97,59 @@ public sealed class StuckLogFileTests : EndToEndTest
         Assert.Equal(value, SocketIo.ReceiveExactly(client, 1, Wait)[0]);
         client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
         SocketIo.AssertEof(client, Wait, $"client {value} after its half-close");
+    }
+
+    static void AwaitStderrLine(ProxyProcess proxy, string text, int occurrence)
+    {
+        int seen = 0;
+        Assert.True(proxy.WaitForStderrLine(l => l.Contains(text, StringComparison.Ordinal) && ++seen == occurrence, Wait) is not null,
+            $"'{text}' not said {occurrence} times: " + proxy.Describe());
+    }
+
+    /// <summary>The proxy's "tcpproxy log" thread sleeps uninterruptibly (state D): its write(2) waits on the frozen disk.</summary>
+    static void AwaitLogThreadStuck(int pid) =>
+        AwaitProc(() => Directory.EnumerateDirectories($"/proc/{pid}/task").Any(task =>
+            ReadProc(task + "/comm").Trim() == "tcpproxy log" && ThreadState(task) == 'D'),
+            $"no log thread of {pid} stuck in a write");
+
+    static void AwaitDescriptorsOn(int pid, string path, int expected) =>
+        AwaitProc(() => DescriptorsOn(pid, path) == expected, () => $"{DescriptorsOn(pid, path)} descriptors of {pid} on {path}, expected {expected}");
+
+    // Neither a close nor a thread's state offers an event to await: polled, bounded.
+    static void AwaitProc(Func<bool> condition, string failure) => AwaitProc(condition, () => failure);
+
+    static void AwaitProc(Func<bool> condition, Func<string> failure)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed >= Wait)
+                Assert.Fail(failure() + $" after {Wait.TotalSeconds} s");
+            System.Threading.Thread.Sleep(20);
+        }
+    }
+
+    static int DescriptorsOn(int pid, string path) =>
+        Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Count(link => LinkTarget(link) == path);
+
+    static string? LinkTarget(string link)
+    {
+        try { return new FileInfo(link).LinkTarget; }
+        catch (IOException) { return null; } // closed while listed
+    }
+
+    // The state letter of /proc/.../stat, after the parenthesised name (which may hold spaces); '\0' once gone.
+    static char ThreadState(string taskDirectory)
+    {
+        string stat = ReadProc(taskDirectory + "/stat");
+        int close = stat.LastIndexOf(')');
+        return close < 0 || close + 2 >= stat.Length ? '\0' : stat[close + 2];
+    }
+
+    static string ReadProc(string file)
+    {
+        try { return File.ReadAllText(file); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return ""; } // the thread or process is gone
     }
 
     static void WaitForLines(string path, int count)

@@ -67,11 +67,8 @@ public sealed unsafe class LogWriter : IDisposable
     private System.Threading.Thread? _fileThread;
     private readonly System.Threading.ManualResetEventSlim _fileWork = new(false, spinCount: 1);
     private bool _fileThreadStopping;
-    // The thread is in write(2) with this fd, outside the lock.
-    private bool _fileWriteInFlight;
-    // An fd replaced (SIGHUP) while the thread wrote to it: closed once that write returns,
-    // so its number cannot be reused by a socket under the write.
-    private int _closeAfterWrite = -1;
+    // Fds let go of while the thread may be writing to them: it closes them between writes.
+    private readonly RetiredDescriptors _retired = new();
     private long _unreportedDrops;
     // The dropped-lines notice in the stream, until it is fully written: if a
     // write error discards it, the drops it reported are unreported again.
@@ -285,10 +282,7 @@ public sealed unsafe class LogWriter : IDisposable
             return fd;
         Reactor.Reactor? reactor = _reactor;
         DetachLocked();
-        if (_fileWriteInFlight)
-            _closeAfterWrite = _fd;
-        else
-            Sys.Close(_fd);
+        RetireLocked(_fd);
         _fd = fd;
         _method = Method.Write;
         if (reactor != null)
@@ -338,13 +332,23 @@ public sealed unsafe class LogWriter : IDisposable
         lock (_gate)
         {
             DetachLocked();
-            if (_ownsFd && _fd >= 0 && _fileWriteInFlight)
-                _closeAfterWrite = _fd;
-            else if (_ownsFd && _fd >= 0)
-                Sys.Close(_fd);
+            if (_ownsFd && _fd >= 0)
+                RetireLocked(_fd);
             _fd = -1;
             _method = Method.Discard;
         }
+    }
+
+    // With a flushing thread, the fd may be under its write(2): the thread closes it once that returns.
+    private void RetireLocked(int fd)
+    {
+        if (_fileThread is null)
+        {
+            Sys.Close(fd);
+            return;
+        }
+        _retired.Add(fd);
+        _fileWork.Set();
     }
 
     // A full buffer may be relieved by a write now, unless the loop knows the fd is not writable.
@@ -460,6 +464,7 @@ public sealed unsafe class LogWriter : IDisposable
             return false;
         lock (_gate)
             _fileThread = null;
+        CloseRetired();
         return true;
     }
 
@@ -474,7 +479,17 @@ public sealed unsafe class LogWriter : IDisposable
             lock (_gate)
                 stopping = _fileThreadStopping;
             WriteOutQueued();
+            CloseRetired(); // a reopen with nothing to write wakes the thread for this alone
         }
+    }
+
+    // Outside the lock: closing a file on a slow mount may wait too.
+    private void CloseRetired()
+    {
+        int[] retired;
+        lock (_gate)
+            retired = _retired.TakeAll();
+        RetiredDescriptors.CloseAll(retired);
     }
 
     private void WriteOutQueued()
@@ -493,24 +508,17 @@ public sealed unsafe class LogWriter : IDisposable
                 data = _buffer.QueuedAddress;
                 length = _buffer.Queued.Length;
                 _buffer.HeldInPlace = true;
-                _fileWriteInFlight = true;
             }
             long rc = Sys.Write(fd, (byte*)data, length);
-            int retired;
             bool stop;
             lock (_gate)
             {
                 _buffer.HeldInPlace = false;
-                _fileWriteInFlight = false;
-                retired = _closeAfterWrite;
-                _closeAfterWrite = -1;
                 // A write to the fd just replaced (SIGHUP) counts for the bytes it took all the same.
                 // Failed (counted, dropped) or would block: the next line wakes the thread again.
                 stop = AccountWrite(rc, ref wrote) is not null;
             }
-            // Outside the lock: closing a file on a slow mount may wait too.
-            if (retired >= 0)
-                Sys.Close(retired);
+            CloseRetired();
             if (stop)
                 return;
         }
