@@ -387,7 +387,9 @@ public sealed class ProxyServer : IDisposable
         foreach (ReactorLoop loop in _loops)
             loop.Listener?.Dispose();
         _signals.Dispose();
-        _accessLogFile?.FlushAtExit(AccessLogFlushLimit);
+        if (_accessLogFile is LogWriter accessLog && !accessLog.FlushAtExit(AccessLogFlushLimit))
+            Context.Log.Error("access log: a write is stuck after " + AccessLogFlushLimit.TotalSeconds.ToString(CultureInfo.InvariantCulture)
+                + " s; exiting without it (" + accessLog.QueuedLines.ToString(CultureInfo.InvariantCulture) + " lines still queued)");
         _accessLogFile?.Dispose();
         Context.Log.Writer?.Detach();
         if (Context.Log.Writer is LogWriter stderr)

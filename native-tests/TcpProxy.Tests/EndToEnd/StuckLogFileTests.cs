@@ -89,6 +89,46 @@ public sealed class StuckLogFileTests : EndToEndTest
         }
     }
 
+    /// <summary>
+    /// SIGTERM while the access log's write waits on a disk that never thaws: the proxy gives
+    /// up on the log after its exit limit and ends (its port released, its main thread gone)
+    /// without touching the buffer the stuck write still reads; once the disk thaws, the
+    /// kernel lets the process go with status 0. A thread in write(2) on a frozen file system
+    /// sleeps uninterruptibly, so until then no process can be reaped, whatever it does.
+    /// </summary>
+    [LinuxFact("loop devices, mkfs.ext4 and fsfreeze (root)")]
+    public void SigtermWhileTheLogsDiskStaysFrozen_TheProxyGivesUpOnTheLog_AndExitsZero()
+    {
+        using var disk = FrozenDisk.Create();
+        string path = Path.Combine(disk.MountPoint, "access.log");
+        var server = StartEchoServer();
+        var proxy = StartProxy(server, "--access-log", path);
+        try
+        {
+            EchoOnce(proxy, 0);
+            WaitForLines(path, 1);
+
+            disk.Freeze();
+            for (int i = 1; i <= 3; i++)
+                EchoOnce(proxy, (byte)i);
+            AwaitLogThreadStuck(proxy.Pid);
+            Signals.Send(proxy.Pid, "TERM");
+
+            Assert.True(proxy.WaitForStderrLine(l => l.Contains("access log: a write is stuck", StringComparison.Ordinal), Wait) is not null,
+                "no word of giving up on the stuck access log: " + proxy.Describe());
+            AwaitMainThreadEnded(proxy.Pid);
+            Assert.Throws<System.Net.Sockets.SocketException>(() => SocketIo.Connect(System.Net.IPAddress.Loopback, proxy.ListenPort).Dispose());
+
+            disk.Thaw(); // the test's mount must go; the process is only reaped after this
+            Assert.Equal(0, proxy.WaitForExit(Wait));
+        }
+        finally
+        {
+            disk.Thaw();
+            proxy.Dispose();
+        }
+    }
+
     void EchoOnce(ProxyProcess proxy, byte value)
     {
         using var client = SocketIo.Connect(System.Net.IPAddress.Loopback, proxy.ListenPort);
@@ -111,6 +151,11 @@ public sealed class StuckLogFileTests : EndToEndTest
         AwaitProc(() => Directory.EnumerateDirectories($"/proc/{pid}/task").Any(task =>
             ReadProc(task + "/comm").Trim() == "tcpproxy log" && ThreadState(task) == 'D'),
             $"no log thread of {pid} stuck in a write");
+
+    /// <summary>The main thread has returned (the leader is a zombie), or the whole process has been reaped.</summary>
+    static void AwaitMainThreadEnded(int pid) =>
+        AwaitProc(() => !Directory.Exists($"/proc/{pid}") || ThreadState($"/proc/{pid}") is 'Z' or '\0',
+            $"the main thread of {pid} still runs {Wait.TotalSeconds} s after SIGTERM");
 
     static void AwaitDescriptorsOn(int pid, string path, int expected) =>
         AwaitProc(() => DescriptorsOn(pid, path) == expected, () => $"{DescriptorsOn(pid, path)} descriptors of {pid} on {path}, expected {expected}");

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Text;
 using System.Text.RegularExpressions;
 using TcpProxy.Interop;
@@ -287,6 +288,84 @@ public sealed unsafe class LogWriterTests
         {
             close(reader);
             close(writerFd);
+        }
+    }
+
+    /// <summary>
+    /// FlushAtExit gives up on a write stuck on a frozen disk; when the disk thaws, that write
+    /// returns into the very buffer it was given. Discarding the queue meanwhile made the
+    /// thread consume bytes that were gone and throw, which aborts the process.
+    /// </summary>
+    [LinuxFact("loop devices, mkfs.ext4 and fsfreeze (root)")]
+    public void FlushAtExit_GivesUpOnAStuckWrite_WhichStillEndsWell_OnceTheDiskThaws()
+    {
+        using var disk = FrozenDisk.Create();
+        string path = Path.Combine(disk.MountPoint, "access.log");
+        EpollPoller poller = EpollPoller.Create(out int errno) ?? throw new InvalidOperationException(Errno.Name(errno));
+        using var reactor = new Reactor.Reactor(poller);
+        using LogWriter writer = LogWriter.OpenFile(path, out string? error, 4096, Notice) ?? throw new InvalidOperationException(error);
+        writer.Attach(reactor); // a regular file: written by the writer's thread
+        try
+        {
+            writer.WriteLine("before the freeze");
+            AwaitFileText(path, "before the freeze\n");
+            disk.Freeze();
+            writer.WriteLine("stuck in write(2)");
+            AwaitLogThreadStuck();
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            writer.FlushAtExit(TimeSpan.FromMilliseconds(200));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"FlushAtExit took {clock.Elapsed.TotalMilliseconds:0} ms");
+            Assert.Equal(1, writer.QueuedLines); // left to the write, not discarded under it
+
+            disk.Thaw();
+            // The write ends as it began, into an intact buffer: the line arrives whole, once.
+            AwaitFileText(path, "before the freeze\nstuck in write(2)\n");
+            Assert.Equal(0, writer.WriteErrors);
+            Assert.Equal(0, writer.DroppedLines);
+        }
+        finally
+        {
+            disk.Thaw();
+        }
+    }
+
+    static void AwaitFileText(string path, string expected)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string text = "";
+        while (clock.Elapsed < Bound)
+        {
+            text = File.Exists(path) ? File.ReadAllText(path) : "";
+            if (text == expected)
+                return;
+            System.Threading.Thread.Sleep(20); // a file offers no event to await
+        }
+        Assert.Equal(expected, text);
+    }
+
+    // This process's "tcpproxy log" thread in uninterruptible sleep: its write(2) waits on the frozen disk.
+    static void AwaitLogThreadStuck()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!Directory.EnumerateDirectories("/proc/self/task").Any(IsStuckLogThread))
+        {
+            Assert.True(clock.Elapsed < Bound, "no log thread stuck in a write");
+            System.Threading.Thread.Sleep(20); // a thread's state offers no event to await
+        }
+    }
+
+    static bool IsStuckLogThread(string task)
+    {
+        try
+        {
+            string stat = File.ReadAllText(task + "/stat");
+            int close = stat.LastIndexOf(')');
+            return File.ReadAllText(task + "/comm").Trim() == "tcpproxy log" && close + 2 < stat.Length && stat[close + 2] == 'D';
+        }
+        catch (IOException)
+        {
+            return false; // the thread has ended
         }
     }
 

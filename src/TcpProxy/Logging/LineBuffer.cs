@@ -81,10 +81,13 @@ internal sealed class LineBuffer
             _start = _end = 0;
     }
 
-    /// <summary>Drops everything queued; returns how many lines that was, counting one begun but unfinished.</summary>
+    /// <summary>Lines queued, a line partly written counting as one.</summary>
+    public int QueuedLines => Queued.Count((byte)'\n');
+
+    /// <summary>Drops everything queued; returns how many lines that was (<see cref="QueuedLines"/>).</summary>
     public int DiscardAll()
     {
-        int lines = Queued.Count((byte)'\n');
+        int lines = QueuedLines;
         Consume(_end - _start);
         return lines;
     }

@@ -67,6 +67,7 @@ public sealed unsafe class LogWriter : IDisposable
     private System.Threading.Thread? _fileThread;
     private readonly System.Threading.ManualResetEventSlim _fileWork = new(false, spinCount: 1);
     private bool _fileThreadStopping;
+    private bool _fileThreadEnded;
     // Fds let go of while the thread may be writing to them: it closes them between writes.
     private readonly RetiredDescriptors _retired = new();
     private long _unreportedDrops;
@@ -97,6 +98,16 @@ public sealed unsafe class LogWriter : IDisposable
 
     /// <summary>Lines waiting in the buffer are this many bytes.</summary>
     public int QueuedBytes => _buffer.Queued.Length;
+
+    /// <summary>How many lines wait in the buffer (one begun but unfinished counts).</summary>
+    public int QueuedLines
+    {
+        get
+        {
+            lock (_gate)
+                return _buffer.QueuedLines;
+        }
+    }
 
     /// <summary>
     /// Asks the attached loop, from another thread, to run <see cref="FlushPosted"/>
@@ -293,18 +304,24 @@ public sealed unsafe class LogWriter : IDisposable
     /// <summary>
     /// At exit: detaches from the loop, then writes what is queued (and the
     /// dropped-lines notice), waiting for the destination at most limit in
-    /// total. What is still queued then is counted as dropped.
+    /// total. What is still queued then is counted as dropped. False if the
+    /// flushing thread's write is still stuck at the limit: it is left alone
+    /// with its lines (<see cref="QueuedLines"/>), which the exit may lose.
     /// </summary>
-    public void FlushAtExit(TimeSpan limit)
+    public bool FlushAtExit(TimeSpan limit)
     {
         long deadline = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency);
         bool threadEnded = StopFileThread(limit);
         lock (_gate)
         {
             if (threadEnded)
+            {
                 FlushAtExitLocked(deadline);
-            else if (!_buffer.IsEmpty)
-                DiscardQueued(); // its write is stuck: waiting longer would hang the exit
+                return true;
+            }
+            // Waiting longer would hang the exit. The stuck write still reads the buffer and will
+            // consume what it wrote from it when it returns: the buffer is not touched from here.
+            return false;
         }
     }
 
@@ -342,7 +359,7 @@ public sealed unsafe class LogWriter : IDisposable
     // With a flushing thread, the fd may be under its write(2): the thread closes it once that returns.
     private void RetireLocked(int fd)
     {
-        if (_fileThread is null)
+        if (_fileThread is null || _fileThreadEnded)
         {
             Sys.Close(fd);
             return;
@@ -442,6 +459,7 @@ public sealed unsafe class LogWriter : IDisposable
         if (_fileThread != null)
             return;
         _fileThreadStopping = false;
+        _fileThreadEnded = false;
         _fileThread = new System.Threading.Thread(RunFileThread) { IsBackground = true, Name = "tcpproxy log" };
         _fileThread.Start();
         if (!_buffer.IsEmpty)
@@ -470,6 +488,27 @@ public sealed unsafe class LogWriter : IDisposable
 
     // The flushing thread: write(2) outside the lock, so the loop only ever waits for a queue append.
     private void RunFileThread()
+    {
+        try
+        {
+            FlushUntilStopped();
+        }
+        catch (Exception)
+        {
+            // A bug here must cost log lines, never the process: an exception ending a thread aborts it.
+            lock (_gate)
+                _method = Method.Discard;
+        }
+        int[] retired;
+        lock (_gate)
+        {
+            _fileThreadEnded = true; // from now on, a retired fd is closed by whoever retires it
+            retired = _retired.TakeAll();
+        }
+        RetiredDescriptors.CloseAll(retired);
+    }
+
+    private void FlushUntilStopped()
     {
         bool stopping = false;
         while (!stopping)
