@@ -124,10 +124,19 @@ public sealed class AccessLogTests : EndToEndTest, IDisposable
         for (int i = 0; i < 5; i++)
             Exchange(Connect(proxy), 64);
 
+        // The loop only queues a line; the log thread counts it dropped once its write has failed,
+        // which may be after the client saw its close and after a scrape: await the count.
         HttpReply reply = HttpScrape.Get(metricsPort);
+        var settle = System.Diagnostics.Stopwatch.StartNew();
+        while (reply.Sample("tcpproxy_log_lines_dropped_total", "log=\"access\"") < 5 && settle.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            System.Threading.Thread.Sleep(20); // counters offer no event to await
+            reply = HttpScrape.Get(metricsPort);
+        }
 
         Assert.Equal(5, reply.Sample("tcpproxy_connections_closed_total", "reason=\"eof\""));
-        Assert.True(reply.Sample("tcpproxy_log_lines_dropped_total", "log=\"access\"") >= 5, reply.Body);
+        Assert.True(reply.Sample("tcpproxy_log_lines_dropped_total", "log=\"access\"") == 5,
+            "expected the 5 lines counted as dropped within 10 s:\n" + reply.Body);
         AssertProxyAlive(proxy);
     }
 
