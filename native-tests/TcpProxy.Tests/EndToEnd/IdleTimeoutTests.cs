@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.IO;
 using TcpProxy.Tests.Support;
 using Xunit.Abstractions;
 
@@ -31,18 +32,43 @@ public sealed class IdleTimeoutTests : EndToEndTest
     [Fact]
     public void PairMovingBytesEitherWay_OutlivesTheIdleTimeout()
     {
+        var idleTimeout = TimeSpan.FromMilliseconds(600);
+        var interval = TimeSpan.FromMilliseconds(150);
         var server = StartServer();
         var proxy = StartProxy(server, "--idle-timeout", "0.6");
+        // The pair's idle clock starts once the proxy accepted: not before this moment.
+        var clock = Stopwatch.StartNew();
         var (client, serverSide) = ConnectPair(proxy, server);
 
-        // 2.4 s of traffic, never 0.6 s apart, alternating directions: each one alone keeps the pair.
-        var clock = Stopwatch.StartNew();
-        for (int round = 0; round < 12 && clock.Elapsed < TimeSpan.FromSeconds(20); round++)
+        // 2.4 s of traffic, alternating directions: each one alone keeps the pair. Each
+        // send is timed from the previous send, not from that byte's arrival: the proxy
+        // read it no earlier than it was sent, so its idle deadline is at least 0.6 s after
+        // that send whatever the proxy's or this thread's scheduling did meanwhile.
+        TimeSpan previousSend = TimeSpan.Zero;
+        for (int round = 0; round < 16; round++)
         {
-            System.Threading.Thread.Sleep(200); // the traffic pattern under test, not a synchronisation
+            TimeSpan wait = previousSend + interval - clock.Elapsed;
+            if (wait > TimeSpan.Zero)
+                System.Threading.Thread.Sleep(wait); // the traffic pattern under test, not a synchronisation
             bool up = round % 2 == 0;
+            TimeSpan sendStarted = clock.Elapsed;
             SocketIo.SendAll(up ? client : serverSide, new byte[] { (byte)round });
-            Assert.Equal((byte)round, SocketIo.ReceiveExactly(up ? serverSide : client, 1)[0]);
+            // In the proxy's socket once send returned (loopback): it must be forwarded if this is within the timeout.
+            TimeSpan gap = clock.Elapsed - previousSend;
+            previousSend = sendStarted;
+            byte[] received;
+            try
+            {
+                received = SocketIo.ReceiveExactly(up ? serverSide : client, 1);
+            }
+            catch (EndOfStreamException)
+            {
+                Assert.Fail(gap < idleTimeout
+                    ? $"round {round}: the pair was closed though this byte was sent {gap.TotalMilliseconds:0} ms after the previous one (idle timeout {idleTimeout.TotalMilliseconds:0} ms)"
+                    : $"round {round}: this test sent its byte {gap.TotalMilliseconds:0} ms after the previous one, past the idle timeout: the test host stalled, the proxy was right");
+                throw;
+            }
+            Assert.Equal((byte)round, received[0]);
         }
         Assert.True(clock.Elapsed > TimeSpan.FromSeconds(1.2), "the exchange ended too early to span two idle timeouts");
         AssertProxyAlive(proxy);

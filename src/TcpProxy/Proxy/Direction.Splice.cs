@@ -29,7 +29,11 @@ namespace TcpProxy.Proxy;
 /// buffer size: the high-water mark is exact in both modes.
 ///
 /// Urgent data: splice stops at a TCP urgent mark and never passes it (only
-/// recv does), so while urgent data is pending the direction copies.
+/// recv does), so while urgent data is pending the direction copies. Urgent
+/// data that arrives during a callback, after its events were read, is not
+/// seen as pending: splice stops at its mark with EAGAIN (the next edge tells),
+/// or, once the FIN has arrived too, with 0 — so a 0 is EOF only when a recv
+/// confirms it.
 ///
 /// --buffer-memory: a splicing direction with bytes in flight holds a ring
 /// block all the same, as its share of the budget, and waits for one like a
@@ -109,10 +113,7 @@ internal sealed unsafe partial class Direction
             return Flush();
         }
         if (n == 0)
-        {
-            EndSource(0);
-            return false;
-        }
+            return ConfirmEnd();
         int errno = (int)-n;
         if (errno == Errno.EINTR)
             return true;
@@ -135,6 +136,20 @@ internal sealed unsafe partial class Direction
         // A read error ends this direction like EOF; the other one carries on.
         EndSource(errno);
         return false;
+    }
+
+    /// <summary>
+    /// splice returned 0: EOF, or the socket stands at an urgent mark with the
+    /// FIN behind it (tcp_splice_read stops at the mark and, once the FIN is in,
+    /// says 0 rather than EAGAIN). Only recv reads past the mark, so recv
+    /// decides: bytes go into the ring behind the pipe's, 0 is the EOF. One
+    /// recv per EOF, none per chunk.
+    /// </summary>
+    private bool ConfirmEnd()
+    {
+        if (_inPipe == 0)
+            ReturnPipe(); // the bytes, if any, go through the ring
+        return CopyIn();
     }
 
     /// <summary>Splices what the pipe holds into the sink; false when the pair was closed.</summary>
