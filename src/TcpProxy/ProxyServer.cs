@@ -44,6 +44,7 @@ public sealed class ProxyServer : IDisposable
     private bool _firstLoopDrained;
     private long _drainStartedMs = -1;
     private int _failedLoops;
+    private CounterReportBarrier? _reportBarrier;
 
     private ProxyServer(Parts parts, ProxyOptions options)
     {
@@ -201,6 +202,13 @@ public sealed class ProxyServer : IDisposable
             mailbox.On(ReactorLoop.HaltMessage, loop.Reactor.Stop);
             mailbox.On(ReactorLoop.RoomFreedMessage, loop.Listener!.RoomFreed);
         }
+        var otherMailboxes = new Mailbox[_loops.Length - 1];
+        for (int i = 1; i < _loops.Length; i++)
+            otherMailboxes[i - 1] = _loops[i].Mailbox!;
+        _reportBarrier = new CounterReportBarrier(first.Reactor, first.Mailbox!, otherMailboxes, WriteCounterReport);
+        for (int i = 1; i < _loops.Length; i++)
+            _loops[i].Mailbox!.On(ReactorLoop.ReportAskMessage, _reportBarrier.Answer);
+        first.Mailbox!.On(ReactorLoop.ReportAnswerMessage, _reportBarrier.Answered);
         first.Mailbox!.On(ReactorLoop.DrainedMessage, StopWhenEveryLoopDrained);
         LogWriter? stderr = Context.Log.Writer;
         first.Mailbox.On(ReactorLoop.LogFlushMessage, () =>
@@ -377,8 +385,17 @@ public sealed class ProxyServer : IDisposable
             Context.Log.Error("SIGHUP: cannot reopen the access log " + _accessLogPath + ": " + Errno.Name(-rc) + "; still writing to the old file");
     }
 
-    // Asked for by the operator (SIGUSR1): written whatever the log level; the sum over every reactor.
-    private void ReportCounters() => Context.Log.Error(CounterReport.Format(_contexts));
+    // Asked for by the operator (SIGUSR1): with several reactors once every loop has answered (see CounterReportBarrier).
+    private void ReportCounters()
+    {
+        if (_reportBarrier is null)
+            WriteCounterReport();
+        else
+            _reportBarrier.Request();
+    }
+
+    // Written whatever the log level; the sum over every reactor.
+    private void WriteCounterReport() => Context.Log.Error(CounterReport.Format(_contexts));
 
     /// <summary>After <see cref="Run"/> has returned (every loop thread has ended).</summary>
     public void Dispose()

@@ -22,7 +22,9 @@ internal sealed class ReactorLoop : IDisposable
     public const int DrainedMessage = 2;
     public const int RoomFreedMessage = 3;
     public const int LogFlushMessage = 4;
-    public const int MessageKinds = 5;
+    public const int ReportAskMessage = 5;
+    public const int ReportAnswerMessage = 6;
+    public const int MessageKinds = 7;
 
     public ReactorLoop(int index, Reactor.Reactor reactor, ProxyContext context)
     {
