@@ -32,20 +32,22 @@ public sealed class IdleTimeoutTests : EndToEndTest
     [Fact]
     public void PairMovingBytesEitherWay_OutlivesTheIdleTimeout()
     {
-        var idleTimeout = TimeSpan.FromMilliseconds(600);
+        // A tenth of the timeout apart: a test thread preempted for over a second on a loaded
+        // host is the only way to miss it, where 0.6 s against 0.15 s left 0.45 s.
+        var idleTimeout = TimeSpan.FromMilliseconds(1500);
         var interval = TimeSpan.FromMilliseconds(150);
         var server = StartServer();
-        var proxy = StartProxy(server, "--idle-timeout", "0.6");
+        var proxy = StartProxy(server, "--idle-timeout", "1.5");
         // The pair's idle clock starts once the proxy accepted: not before this moment.
         var clock = Stopwatch.StartNew();
         var (client, serverSide) = ConnectPair(proxy, server);
 
-        // 2.4 s of traffic, alternating directions: each one alone keeps the pair. Each
+        // 3.3 s of traffic, alternating directions: each one alone keeps the pair. Each
         // send is timed from the previous send, not from that byte's arrival: the proxy
-        // read it no earlier than it was sent, so its idle deadline is at least 0.6 s after
+        // read it no earlier than it was sent, so its idle deadline is at least the timeout after
         // that send whatever the proxy's or this thread's scheduling did meanwhile.
         TimeSpan previousSend = TimeSpan.Zero;
-        for (int round = 0; round < 16; round++)
+        for (int round = 0; round < 22; round++)
         {
             TimeSpan wait = previousSend + interval - clock.Elapsed;
             if (wait > TimeSpan.Zero)
@@ -70,7 +72,7 @@ public sealed class IdleTimeoutTests : EndToEndTest
             }
             Assert.Equal((byte)round, received[0]);
         }
-        Assert.True(clock.Elapsed > TimeSpan.FromSeconds(1.2), "the exchange ended too early to span two idle timeouts");
+        Assert.True(clock.Elapsed > 2 * idleTimeout, "the exchange ended too early to span two idle timeouts");
         AssertProxyAlive(proxy);
         SocketIo.AssertEof(client, TimeSpan.FromSeconds(10), "client once the traffic stopped");
     }
