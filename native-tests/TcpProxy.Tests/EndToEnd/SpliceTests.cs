@@ -92,30 +92,64 @@ public sealed class SpliceTests : EndToEndTest
     /// bytes (which the pipe alone held before that fallback), and every byte
     /// must come out in order once the server reads.
     /// </summary>
-    [LinuxFact("/proc/net/tcp, splice(2)")]
+    /// <remarks>
+    /// The client sends until the whole path is full, so what the path takes
+    /// must stay small whatever the machine's speed. On the host's loopback
+    /// (MTU 64 KiB) it does not: the kernel starts the proxy's outgoing socket
+    /// with a send buffer of 2 × initial cwnd × per-MSS memory (about 4 MiB,
+    /// tcp_wmem's maximum), which took megabytes of 40-byte sends — more than a
+    /// loaded CPU sends in 20 s, and the pipe never filled. So everything runs
+    /// in a network namespace of the test's own with loopback's MTU at 1500 and
+    /// tcp_wmem/tcp_rmem (per namespace) capped at 32 KiB: the path fills with
+    /// about 120 KB. The proxy does not set its sockets' buffer sizes.
+    /// </remarks>
+    [LinuxFact("/proc/PID/net/tcp, splice(2), network namespaces")]
     public void SmallSegments_FillingThePipesSlots_StillHoldTheBufferSize_InOrder()
     {
-        var server = StartServer();
-        var (proxy, metricsPort) = StartWithMetrics(server, "--splice", "on", "--buffer-size", BufferSize.ToString(CultureInfo.InvariantCulture),
-            "--stall-timeout", "120");
-        var (client, serverSide) = ConnectPair(proxy, server);
-        Own(serverSide);
+        var ns = Own(NetworkNamespace.Create());
+        ns.Exec("ip", "link", "set", "lo", "mtu", "1500");
+        ns.Exec("sysctl", "-qw", "net.ipv4.tcp_wmem=4096 16384 32768");
+        ns.Exec("sysctl", "-qw", "net.ipv4.tcp_rmem=4096 32768 32768");
+        var server = Own(ns.Inside(() => LoopbackServer.Listening()));
+        const int MetricsPort = 9090; // the namespace is empty: any port is free there
+        var proxy = StartProxyIn(ns, server.Host, server.Port, "--metrics", "127.0.0.1:" + MetricsPort.ToString(CultureInfo.InvariantCulture),
+            "--splice", "on", "--buffer-size", BufferSize.ToString(CultureInfo.InvariantCulture), "--stall-timeout", "120");
+        var client = Own(ns.Inside(() => SocketIo.Connect(IPAddress.Loopback, proxy.ListenPort)));
+        var serverSide = Own(server.Accept());
         client.NoDelay = true;
         client.Blocking = false;
+        // The namespace's own TCP table: /proc/net/tcp as a process inside sees it.
+        string proxyProc = "/proc/" + proxy.Pid.ToString(CultureInfo.InvariantCulture);
+        int clientPort = ((IPEndPoint)client.LocalEndPoint!).Port;
+        int proxyOutPort = ((IPEndPoint)serverSide.RemoteEndPoint!).Port;
+        string Queues()
+        {
+            var q = TcpQueues.Read(proxyProc);
+            return $"client tx {q[(clientPort, proxy.ListenPort)].Tx}, proxy-in rx {q[(proxy.ListenPort, clientPort)].Rx}, " +
+                $"proxy-out tx {q[(proxyOutPort, server.Port)].Tx}, server rx {q[(server.Port, proxyOutPort)].Rx}";
+        }
 
-        // Small numbered segments, one send each, until the whole path is full and quiet.
+        // Small numbered segments, one send each, until the whole path is full: the client's
+        // socket refuses bytes and still does 500 ms after the last one it took. (Only a refused
+        // send ends the loop: a pause of the test's own thread under load is not a full path.)
         const int Segment = 40;
         var segment = new byte[Segment];
         long sent = 0;
+        bool full = false;
         var quiet = Stopwatch.StartNew();
         var clock = Stopwatch.StartNew();
-        while (quiet.ElapsedMilliseconds < 500 && clock.Elapsed < Wait)
+        while (clock.Elapsed < Wait)
         {
             for (int i = 0; i < Segment; i++)
                 segment[i] = (byte)((sent + i) % 251);
             int n = client.Send(segment, 0, Segment, SocketFlags.None, out SocketError error);
             if (error == SocketError.WouldBlock)
             {
+                if (quiet.ElapsedMilliseconds >= 500)
+                {
+                    full = true;
+                    break;
+                }
                 System.Threading.Thread.Sleep(1); // a full socket offers no event here without a poll loop
                 continue;
             }
@@ -130,23 +164,24 @@ public sealed class SpliceTests : EndToEndTest
             quiet.Restart();
             System.Threading.Thread.SpinWait(2000); // separate segments, not one coalesced write
         }
+        TimeSpan sending = clock.Elapsed;
+        if (!full)
+            Assert.Fail($"the path still took bytes after {sending.TotalSeconds:0.0} s ({sent} B sent; {Queues()})");
 
-        int clientPort = ((IPEndPoint)client.LocalEndPoint!).Port;
-        int proxyOutPort = ((IPEndPoint)serverSide.RemoteEndPoint!).Port;
         long held = -1;
         var settle = Stopwatch.StartNew();
         while (settle.Elapsed < Wait)
         {
-            var q = TcpQueues.Read();
+            var q = TcpQueues.Read(proxyProc);
             held = sent - q[(clientPort, proxy.ListenPort)].Tx - q[(proxy.ListenPort, clientPort)].Rx
                 - q[(proxyOutPort, server.Port)].Tx - q[(server.Port, proxyOutPort)].Rx;
             if (held == BufferSize)
                 break;
             System.Threading.Thread.Sleep(50); // kernel queues offer no event to await
         }
-        Output.WriteLine($"sent {sent} B in {Segment}-byte segments; held by the proxy {held}");
+        Output.WriteLine($"sent {sent} B in {Segment}-byte segments in {sending.TotalSeconds:0.0} s; held by the proxy {held}; {Queues()}");
         Assert.Equal(BufferSize, held);
-        Assert.Equal(BufferSize, HttpScrape.Get(metricsPort).Sample("tcpproxy_buffered_bytes"));
+        Assert.Equal(BufferSize, ns.Inside(() => HttpScrape.Get(MetricsPort)).Sample("tcpproxy_buffered_bytes"));
 
         // The server reads everything: the stream is whole and in order.
         client.Blocking = true;
@@ -288,13 +323,16 @@ public sealed class SpliceTests : EndToEndTest
         return (sockets, pipes);
     }
 
-    /// <summary>The kernel's send and receive queues of every TCP socket, by (local port, remote port).</summary>
+    /// <summary>
+    /// The kernel's send and receive queues of every TCP socket, by (local port, remote port),
+    /// in the network namespace of the process whose /proc directory is given (the test's own by default).
+    /// </summary>
     static class TcpQueues
     {
-        public static Dictionary<(int Local, int Remote), (long Tx, long Rx)> Read()
+        public static Dictionary<(int Local, int Remote), (long Tx, long Rx)> Read(string proc = "/proc")
         {
             var queues = new Dictionary<(int, int), (long, long)>();
-            foreach (string table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+            foreach (string table in new[] { proc + "/net/tcp", proc + "/net/tcp6" })
             {
                 if (!File.Exists(table))
                     continue;
