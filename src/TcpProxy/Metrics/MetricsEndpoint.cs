@@ -9,7 +9,8 @@ namespace TcpProxy.Metrics;
 
 /// <summary>
 /// --metrics ADDRESS:PORT: a listening socket on the proxy's own loop that
-/// answers GET /metrics (<see cref="MetricsConnection"/>). At most
+/// answers GET /metrics (<see cref="MetricsConnection"/>) from a body
+/// rendered at most once a second (<see cref="ScrapeCache"/>). At most
 /// <see cref="MaxConnections"/> scrapes are open at once; a new one takes the
 /// place of the oldest, so clients that connect and say nothing cannot lock
 /// a real scraper out, and none of this touches forwarding beyond a few
@@ -22,6 +23,7 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
 
     private readonly ProxyContext _context;
     private readonly int _fd;
+    private readonly ScrapeCache _cache;
     private MetricsConnection? _oldest;
     private MetricsConnection? _newest;
     private int _open;
@@ -32,6 +34,7 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
         _context = context;
         _fd = fd;
         Address = address;
+        _cache = new ScrapeCache(() => ProxyMetrics.Render(AllReactors ?? [_context]));
     }
 
     public SocketAddress Address { get; }
@@ -82,7 +85,8 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
     /// <summary>Every reactor's context (the first is this endpoint's own loop); set before the loops start.</summary>
     public IReadOnlyList<ProxyContext>? AllReactors { get; set; }
 
-    internal string RenderMetrics() => ProxyMetrics.Render(AllReactors ?? [_context]);
+    /// <summary>The 200 response to /metrics (rendered at most once a second); its first headLength bytes answer HEAD.</summary>
+    internal byte[] Scrape(out int headLength) => _cache.Response(_context.Reactor.NowMs, out headLength);
 
     /// <summary>The accept callback threw: logged; scrapes go on with the next client.</summary>
     public void OnFault(Exception exception) =>
