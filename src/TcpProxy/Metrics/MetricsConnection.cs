@@ -9,7 +9,8 @@ namespace TcpProxy.Metrics;
 /// <see cref="HttpRequestHead.MaxBytes"/>), answer once with
 /// Connection: close, close. The whole exchange has a few seconds (from
 /// accept, however the client trickles), so a silent or slow client holds
-/// nothing for long.
+/// nothing for long. Until its first byte arrives it is silent, and the
+/// endpoint may close it to make room (<see cref="MetricsEndpoint"/>).
 /// </summary>
 internal sealed unsafe class MetricsConnection : IFaultOwner
 {
@@ -30,14 +31,20 @@ internal sealed unsafe class MetricsConnection : IFaultOwner
         _endpoint = endpoint;
         _reactor = reactor;
         _fd = fd;
+        OpenedMs = reactor.NowMs;
         _deadline = new WheelTimer(reactor.Guarded(this, () => Close(abort: true)));
     }
 
-    // Oldest first, on the endpoint's list: the oldest gives way when a new one needs its place.
+    // Oldest first, on the endpoint's list: the oldest silent one gives way when a new one needs its place.
     internal MetricsConnection? Newer;
     internal MetricsConnection? Older;
 
     public bool IsClosed { get; private set; }
+
+    public long OpenedMs { get; }
+
+    /// <summary>No byte of a request has arrived yet.</summary>
+    public bool IsSilent => _received == 0;
 
     /// <summary>Watches the socket; false if the reactor could not take it (the caller closes the fd).</summary>
     public bool Start()
@@ -48,6 +55,9 @@ internal sealed unsafe class MetricsConnection : IFaultOwner
         _reactor.SetCallback(_fd, IoEvents.Readable, OnReadable);
         return true;
     }
+
+    /// <summary>Reads what has arrived now, without waiting for the loop's event (the endpoint asks before evicting).</summary>
+    public void ReadWaiting() => OnReadable();
 
     private void OnReadable()
     {
