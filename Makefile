@@ -51,7 +51,7 @@ $(TCPPROXY): $(CS_SOURCES)
 # Debian packages; on macOS those tests are Linux-only and skipped.
 test-packages:
 ifneq ($(UNAME_S),Darwin)
-	@$(ENSURE_PACKAGES) haproxy iptables iproute2 e2fsprogs util-linux mount
+	@$(ENSURE_PACKAGES) haproxy iptables iproute2 e2fsprogs util-linux mount strace
 endif
 
 dotnet-test: $(TCPPROXY) test-packages

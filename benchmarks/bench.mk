@@ -3,6 +3,8 @@
 #   make bench-compare  full side-by-side run (~15 min: tcpproxy copy/splice/auto × 1 and 2 reactors,
 #                       refproxy copy/splice, haproxy, nginx, direct) -> benchmarks/results/
 #   make bench-smoke    the --quick run (~1 min) -> build/bench/quick/ (part of `make test`)
+#   make bench-scrape   9 900 idle pairs, a ping-pong client's RTT alone and beside 4 /metrics scrapers
+#                       (~30 s; BENCH_SCRAPE_ARGS="--tcpproxy /path/to/other --pairs N")
 BENCH_DIR     := $(TOP)/benchmarks
 LOADGEN       := $(BUILD)/bench/loadgen
 LOADGEN_SRC   := $(wildcard $(BENCH_DIR)/loadgen/*.c)
@@ -11,7 +13,9 @@ BENCH_COMPARE := python3 -B $(BENCH_DIR)/compare/compare.py
 BENCH_PEERS   := haproxy nginx libnginx-mod-stream socat gnuplot-nox strace python3
 BENCH_ARGS    ?=
 
-.PHONY: loadgen bench-peers refproxy bench-compare bench-smoke
+BENCH_SCRAPE_ARGS ?=
+
+.PHONY: loadgen bench-peers refproxy bench-compare bench-smoke bench-scrape
 
 loadgen: $(LOADGEN)
 
@@ -30,6 +34,9 @@ bench-compare: $(TCPPROXY) $(LOADGEN) bench-peers refproxy
 bench-smoke: $(TCPPROXY) $(LOADGEN) bench-peers refproxy
 	TCPPROXY=$(TCPPROXY) $(BENCH_COMPARE) --quick --loadgen $(LOADGEN) --out $(BUILD)/bench/quick
 	python3 -B $(BENCH_DIR)/compare/check_results.py $(BUILD)/bench/quick
+
+bench-scrape: $(TCPPROXY) $(LOADGEN)
+	TCPPROXY=$(TCPPROXY) python3 -B $(BENCH_DIR)/compare/scrape_bench.py --loadgen $(LOADGEN) $(BENCH_SCRAPE_ARGS)
 
 # Linux only: the peers come from Debian packages and the load generator is epoll code.
 ifneq ($(UNAME_S),Darwin)

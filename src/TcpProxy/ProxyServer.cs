@@ -184,6 +184,9 @@ public sealed class ProxyServer : IDisposable
         log.Writer?.Attach(first.Reactor);
         parts.AccessLogFile?.Attach(first.Reactor);
         log.Info(StartupLine(options, parts, destinationName, destinations, firstPoller!, fileLimit));
+        // Every descriptor of the setup is open and no loop runs yet: /proc/self/fd is listed once, here.
+        if (parts.Metrics != null)
+            ProcessStats.Calibrate();
         return new ProxyServer(parts, options);
     }
 

@@ -146,6 +146,85 @@ public sealed class MetricsTests : EndToEndTest
         AssertProxyAlive(proxy);
     }
 
+    [Fact]
+    public void ConnectFlood_NeverResetsAScraperThatSpeaksWithin20Ms()
+    {
+        var server = StartEchoServer();
+        var (proxy, metricsPort) = StartWithMetrics(server);
+        const int Scrapes = 10;
+        using var go = new SemaphoreSlim(0);
+        // Two threads, each a burst of connects per scrape: bounded, and never enough to wrap the ephemeral ports.
+        var flooders = new[]
+        {
+            Background.Run(() => ConnectFlood(metricsPort, go, Scrapes)),
+            Background.Run(() => ConnectFlood(metricsPort, go, Scrapes)),
+        };
+
+        var failures = new List<string>();
+        for (int i = 0; i < Scrapes; i++)
+        {
+            try
+            {
+                using var socket = SocketIo.Connect(IPAddress.Loopback, metricsPort, TimeSpan.FromSeconds(10));
+                go.Release(2);
+                Thread.Sleep(20); // the scenario: a scraper whose request comes 20 ms after its connect
+                SocketIo.SendAll(socket, Encoding.ASCII.GetBytes("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+                HttpReply reply = HttpScrape.Read(socket);
+                if (reply.Status != 200 || Encoding.UTF8.GetByteCount(reply.Body) != int.Parse(reply.Headers["Content-Length"], CultureInfo.InvariantCulture))
+                    failures.Add($"scrape {i}: status {reply.Status}, {reply.Body.Length} B of body");
+            }
+            catch (Exception e) when (e is SocketException or FormatException)
+            {
+                failures.Add($"scrape {i}: {e.GetType().Name} {e.Message}");
+            }
+        }
+        int connects = 0;
+        foreach (var flooder in flooders)
+            connects += Background.Await(flooder, TimeSpan.FromSeconds(30), "a connect flooder");
+
+        Output.WriteLine($"{connects} flood connects; failed scrapes: {failures.Count}\n{string.Join('\n', failures)}");
+        Assert.True(connects > Scrapes * 4 * MetricsEndpointPlaces, $"only {connects} flood connects: no flood");
+        Assert.Empty(failures);
+        AssertProxyAlive(proxy);
+    }
+
+    const int MetricsEndpointPlaces = 16;
+
+    /// <summary>
+    /// Per signal from the scraper, a burst of 64 non-blocking connects
+    /// (SocketIo.Connect goes through the thread pool: too slow to flood),
+    /// each closed 16 connects later. Counts the connects the kernel took.
+    /// </summary>
+    static int ConnectFlood(int port, SemaphoreSlim go, int rounds)
+    {
+        int connects = 0;
+        var held = new Socket[MetricsEndpointPlaces];
+        for (int round = 0; round < rounds; round++)
+        {
+            if (!go.Wait(TimeSpan.FromSeconds(30)))
+                break;
+            for (int i = 0; i < 4 * held.Length; i++)
+            {
+                int slot = i % held.Length;
+                held[slot]?.Dispose();
+                held[slot] = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { Blocking = false };
+                try
+                {
+                    held[slot].Connect(IPAddress.Loopback, port);
+                    connects++;
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+                {
+                    connects++;
+                }
+                catch (SocketException) { } // refused or reset under the flood: the next one
+            }
+        }
+        foreach (Socket? socket in held)
+            socket?.Dispose();
+        return connects;
+    }
+
     /// <summary>Sends printable garbage with no end of head, reconnecting whenever the proxy drops it.</summary>
     static long Flood(int port, CancellationToken stop)
     {

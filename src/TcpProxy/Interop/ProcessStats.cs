@@ -6,20 +6,43 @@ using TcpProxy.Interop.Linux;
 namespace TcpProxy.Interop;
 
 /// <summary>
-/// The standard process_* metrics, read from /proc (in-memory files: reading
-/// them does not block). Linux only: elsewhere (macOS) only the descriptor
+/// The standard process_* metrics. Linux reads two small /proc files per call
+/// (in-memory: reading them does not block) and nothing per descriptor: the
+/// open descriptors are those counted once by <see cref="Calibrate"/> plus
+/// <see cref="Sys.OpenDescriptors"/>. Elsewhere (macOS) only the descriptor
 /// limit is known and the rest is -1.
 /// </summary>
-public readonly record struct ProcessStats(long ResidentBytes, int OpenFds, long MaxFds, double CpuSeconds, double StartTimeSeconds)
+public readonly record struct ProcessStats(long ResidentBytes, long OpenFds, long MaxFds, double CpuSeconds, double StartTimeSeconds)
 {
-    /// <summary>Reads every figure; one that cannot be read is reported as -1.</summary>
+    // What the process held that Sys did not open (stdio, the runtime's own), and its start time: fixed after Calibrate.
+    private static long s_descriptorsBeforeSys = -1;
+    private static double s_startTimeSeconds = -1;
+
+    /// <summary>
+    /// Lists /proc/self/fd once, before the loops run (no other thread opens
+    /// descriptors then), and reads the start time. Later reads cost no work per descriptor.
+    /// </summary>
+    public static void Calibrate()
+    {
+        if (!Platform.IsLinux)
+            return;
+        int open = LinuxSys.CountOpenDescriptors();
+        if (open >= 0)
+            s_descriptorsBeforeSys = open - Sys.OpenDescriptors;
+        try
+        {
+            s_startTimeSeconds = BootTimeSeconds() + ReadStatField(StartTimeField) / ClockTicks();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException) { }
+    }
+
+    /// <summary>Every figure; one that cannot be read (or was not calibrated) is -1.</summary>
     public static ProcessStats Read()
     {
         if (!Platform.IsLinux)
             return new ProcessStats(-1, -1, ResourceLimits.FileLimit(), -1, -1);
         long resident = -1;
-        int openFds = -1;
-        double cpu = -1, start = -1;
+        double cpu = -1;
         try
         {
             // statm: size resident shared ... in pages.
@@ -29,32 +52,33 @@ public readonly record struct ProcessStats(long ResidentBytes, int OpenFds, long
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException) { }
         try
         {
-            openFds = Directory.GetFileSystemEntries("/proc/self/fd").Length;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-        try
-        {
-            ReadCpuAndStart(out cpu, out start);
+            string[] fields = ReadStatFields();
+            cpu = (Field(fields, UserTimeField) + Field(fields, SystemTimeField)) / ClockTicks();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException) { }
-        return new ProcessStats(resident, openFds, ResourceLimits.FileLimit(), cpu, start);
+        long openFds = s_descriptorsBeforeSys < 0 ? -1 : s_descriptorsBeforeSys + Sys.OpenDescriptors;
+        return new ProcessStats(resident, openFds, ResourceLimits.FileLimit(), cpu, s_startTimeSeconds);
     }
 
-    private static void ReadCpuAndStart(out double cpuSeconds, out double startSeconds)
+    // Fields of /proc/self/stat, numbered as in proc(5).
+    private const int UserTimeField = 14, SystemTimeField = 15, StartTimeField = 22;
+
+    private static double ClockTicks()
     {
         double ticks = LinuxSys.ClockTicksPerSecond();
-        if (ticks <= 0)
-            ticks = 100;
-        // The command name (field 2) may hold spaces and parentheses: count fields from the last ')'.
-        string stat = File.ReadAllText("/proc/self/stat");
-        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        // fields[0] is field 3 (state): utime is field 14, stime 15, starttime 22.
-        long userTicks = long.Parse(fields[11], CultureInfo.InvariantCulture);
-        long systemTicks = long.Parse(fields[12], CultureInfo.InvariantCulture);
-        long startTicks = long.Parse(fields[19], CultureInfo.InvariantCulture);
-        cpuSeconds = (userTicks + systemTicks) / ticks;
-        startSeconds = BootTimeSeconds() + startTicks / ticks;
+        return ticks > 0 ? ticks : 100;
     }
+
+    private static long ReadStatField(int field) => Field(ReadStatFields(), field);
+
+    // The command name (field 2) may hold spaces and parentheses: fields[0] is field 3, after the last ')'.
+    private static string[] ReadStatFields()
+    {
+        string stat = File.ReadAllText("/proc/self/stat");
+        return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    }
+
+    private static long Field(string[] fields, int field) => long.Parse(fields[field - 3], CultureInfo.InvariantCulture);
 
     private static long BootTimeSeconds()
     {

@@ -14,7 +14,7 @@ public static unsafe partial class Sys
     public const uint EpollRdHup = 0x2000;
     public const uint EpollEdgeTriggered = 1u << 31;
 
-    public static int EpollCreate() => Platform.IsLinux ? LinuxSys.EpollCreate() : -Errno.ENOSYS;
+    public static int EpollCreate() => Platform.IsLinux ? Opened(LinuxSys.EpollCreate()) : -Errno.ENOSYS;
 
     public static int EpollAdd(int epollFd, int fd, uint events, ulong token) => LinuxSys.EpollAdd(epollFd, fd, events, token);
 

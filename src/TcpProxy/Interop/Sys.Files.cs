@@ -35,7 +35,7 @@ public static unsafe partial class Sys
     /// refuse (ENXIO). Returns the new fd or -errno.
     /// </summary>
     public static int ReopenNonBlocking(int fd) =>
-        Platform.IsDarwin ? DarwinSys.ReopenNonBlocking(fd) : LinuxSys.ReopenNonBlocking(fd);
+        Opened(Platform.IsDarwin ? DarwinSys.ReopenNonBlocking(fd) : LinuxSys.ReopenNonBlocking(fd));
 
     /// <summary>
     /// Opens a log file for appending, creating it 0644. O_NONBLOCK too: a
@@ -46,7 +46,7 @@ public static unsafe partial class Sys
     {
         byte[] bytes = Encoding.UTF8.GetBytes(path + "\0");
         fixed (byte* native = bytes)
-            return Platform.IsDarwin ? DarwinSys.OpenForAppend(native) : LinuxSys.OpenForAppend(native);
+            return Opened(Platform.IsDarwin ? DarwinSys.OpenForAppend(native) : LinuxSys.OpenForAppend(native));
     }
 
     /// <summary>write(2): bytes written or -errno (-EAGAIN when a non-blocking pipe or terminal is full).</summary>

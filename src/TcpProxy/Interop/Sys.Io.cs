@@ -37,7 +37,7 @@ public static unsafe partial class Sys
     /// with it). Returns the fd or -errno.
     /// </summary>
     [MethodImpl(Inline)]
-    public static int EventFd() => Platform.IsDarwin ? DarwinSys.WakeupCreate() : LinuxSys.EventFd();
+    public static int EventFd() => Opened(Platform.IsDarwin ? DarwinSys.WakeupCreate() : LinuxSys.EventFd());
 
     /// <summary>Makes a descriptor from <see cref="EventFd"/> readable; safe from any thread.</summary>
     [MethodImpl(Inline)]
@@ -53,5 +53,5 @@ public static unsafe partial class Sys
     /// would cost two. Returns the fd or -errno.
     /// </summary>
     [MethodImpl(Inline)]
-    public static int SpareDescriptor() => Platform.IsDarwin ? DarwinSys.OpenDevNull() : LinuxSys.EventFd();
+    public static int SpareDescriptor() => Opened(Platform.IsDarwin ? DarwinSys.OpenDevNull() : LinuxSys.EventFd());
 }

@@ -45,7 +45,7 @@ public static unsafe partial class Sys
     public const ushort KqueueEndOfFile = DarwinConstants.EV_EOF;
 
     /// <summary>A close-on-exec kqueue, or -errno.</summary>
-    public static int KqueueCreate() => Platform.IsDarwin ? DarwinSys.KqueueCreate() : -Errno.ENOSYS;
+    public static int KqueueCreate() => Platform.IsDarwin ? Opened(DarwinSys.KqueueCreate()) : -Errno.ENOSYS;
 
     /// <summary>kevent(2): applies the changes, then waits for events; their count or -errno (-EINTR included). EV_ERROR entries carry a Darwin errno in Data: see <see cref="KqueueErrno"/>.</summary>
     public static int Kevent(int kq, KEvent* changes, int changeCount, KEvent* events, int eventCapacity, TimeSpec* timeout) =>

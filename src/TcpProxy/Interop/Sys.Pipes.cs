@@ -38,7 +38,13 @@ public static unsafe partial class Sys
             readFd = writeFd = -1;
             return -Errno.ENOSYS;
         }
-        return LinuxSys.CreatePipe(out readFd, out writeFd);
+        int rc = LinuxSys.CreatePipe(out readFd, out writeFd);
+        if (rc == 0)
+        {
+            Opened(readFd);
+            Opened(writeFd);
+        }
+        return rc;
     }
 
     /// <summary>

@@ -18,11 +18,11 @@ public static unsafe partial class Sys
 
     /// <summary>A non-blocking, close-on-exec stream socket (SO_NOSIGPIPE too on macOS), or -errno. family: <see cref="SocketAddress.AF_INET"/> or <see cref="SocketAddress.AF_INET6"/>.</summary>
     [MethodImpl(Inline)]
-    public static int StreamSocket(int family) => Platform.IsDarwin ? DarwinSys.StreamSocket(family) : LinuxSys.StreamSocket(family);
+    public static int StreamSocket(int family) => Opened(Platform.IsDarwin ? DarwinSys.StreamSocket(family) : LinuxSys.StreamSocket(family));
 
     /// <summary>Accepts a non-blocking, close-on-exec client; fills <paramref name="peer"/>. The fd or -errno.</summary>
     [MethodImpl(Inline)]
-    public static int Accept(int listenFd, ref SocketAddress peer) => Platform.IsDarwin ? DarwinSys.Accept(listenFd, ref peer) : LinuxSys.Accept(listenFd, ref peer);
+    public static int Accept(int listenFd, ref SocketAddress peer) => Opened(Platform.IsDarwin ? DarwinSys.Accept(listenFd, ref peer) : LinuxSys.Accept(listenFd, ref peer));
 
     /// <summary>0, -EINPROGRESS for a connect under way, or another -errno.</summary>
     [MethodImpl(Inline)]
@@ -79,5 +79,5 @@ public static unsafe partial class Sys
 
     /// <summary>close(); EINTR is not retried: Linux and macOS have released the fd already.</summary>
     [MethodImpl(Inline)]
-    public static int Close(int fd) => Platform.IsDarwin ? DarwinSys.Close(fd) : LinuxSys.Close(fd);
+    public static int Close(int fd) => ClosedUnlessBad(Platform.IsDarwin ? DarwinSys.Close(fd) : LinuxSys.Close(fd));
 }

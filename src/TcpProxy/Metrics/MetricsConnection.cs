@@ -1,5 +1,4 @@
 using System;
-using System.Text;
 using TcpProxy.Interop;
 using TcpProxy.Reactor;
 
@@ -10,7 +9,8 @@ namespace TcpProxy.Metrics;
 /// <see cref="HttpRequestHead.MaxBytes"/>), answer once with
 /// Connection: close, close. The whole exchange has a few seconds (from
 /// accept, however the client trickles), so a silent or slow client holds
-/// nothing for long.
+/// nothing for long. Until its first byte arrives it is silent, and the
+/// endpoint may close it to make room (<see cref="MetricsEndpoint"/>).
 /// </summary>
 internal sealed unsafe class MetricsConnection : IFaultOwner
 {
@@ -23,6 +23,7 @@ internal sealed unsafe class MetricsConnection : IFaultOwner
     private readonly WheelTimer _deadline;
     private int _received;
     private byte[]? _response;
+    private int _length;
     private int _sent;
 
     public MetricsConnection(MetricsEndpoint endpoint, Reactor.Reactor reactor, int fd)
@@ -30,14 +31,20 @@ internal sealed unsafe class MetricsConnection : IFaultOwner
         _endpoint = endpoint;
         _reactor = reactor;
         _fd = fd;
+        OpenedMs = reactor.NowMs;
         _deadline = new WheelTimer(reactor.Guarded(this, () => Close(abort: true)));
     }
 
-    // Oldest first, on the endpoint's list: the oldest gives way when a new one needs its place.
+    // Oldest first, on the endpoint's list: the oldest silent one gives way when a new one needs its place.
     internal MetricsConnection? Newer;
     internal MetricsConnection? Older;
 
     public bool IsClosed { get; private set; }
+
+    public long OpenedMs { get; }
+
+    /// <summary>No byte of a request has arrived yet.</summary>
+    public bool IsSilent => _received == 0;
 
     /// <summary>Watches the socket; false if the reactor could not take it (the caller closes the fd).</summary>
     public bool Start()
@@ -48,6 +55,9 @@ internal sealed unsafe class MetricsConnection : IFaultOwner
         _reactor.SetCallback(_fd, IoEvents.Readable, OnReadable);
         return true;
     }
+
+    /// <summary>Reads what has arrived now, without waiting for the loop's event (the endpoint asks before evicting).</summary>
+    public void ReadWaiting() => OnReadable();
 
     private void OnReadable()
     {
@@ -80,25 +90,26 @@ internal sealed unsafe class MetricsConnection : IFaultOwner
 
     private void Respond(HttpVerdict verdict)
     {
+        int headLength = 0;
         _response = verdict switch
         {
-            HttpVerdict.Metrics => Response("200 OK", PrometheusWriter.ContentType, _endpoint.RenderMetrics(), headersOnly: false),
-            HttpVerdict.MetricsHeadersOnly => Response("200 OK", PrometheusWriter.ContentType, _endpoint.RenderMetrics(), headersOnly: true),
-            HttpVerdict.NotFound => Response("404 Not Found", "text/plain; charset=utf-8", "not found; the metrics are at /metrics\n", headersOnly: false),
-            HttpVerdict.MethodNotAllowed => Response("405 Method Not Allowed", "text/plain; charset=utf-8", "only GET and HEAD\n", headersOnly: false),
-            _ => Response("400 Bad Request", "text/plain; charset=utf-8", "bad request\n", headersOnly: false),
+            HttpVerdict.Metrics or HttpVerdict.MetricsHeadersOnly => _endpoint.Scrape(out headLength),
+            HttpVerdict.NotFound => HttpResponse.NotFound,
+            HttpVerdict.MethodNotAllowed => HttpResponse.MethodNotAllowed,
+            _ => HttpResponse.BadRequest,
         };
+        _length = verdict == HttpVerdict.MetricsHeadersOnly ? headLength : _response.Length;
         _reactor.SetCallback(_fd, IoEvents.Readable, null);
         _reactor.SetCallback(_fd, IoEvents.Writable, OnWritable);
     }
 
     private void OnWritable()
     {
-        while (_sent < _response!.Length)
+        while (_sent < _length)
         {
             long n;
             fixed (byte* response = _response)
-                n = Sys.Send(_fd, response + _sent, _response.Length - _sent, null, 0, more: false);
+                n = Sys.Send(_fd, response + _sent, _length - _sent, null, 0, more: false);
             if (n > 0)
             {
                 _sent += (int)n;
@@ -116,15 +127,6 @@ internal sealed unsafe class MetricsConnection : IFaultOwner
         }
         Sys.ShutdownWrite(_fd);
         Close(abort: false);
-    }
-
-    private static byte[] Response(string status, string contentType, string body, bool headersOnly)
-    {
-        int bodyLength = Encoding.UTF8.GetByteCount(body);
-        string head = "HTTP/1.1 " + status + "\r\nContent-Type: " + contentType + "\r\nContent-Length: "
-            + bodyLength.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\r\nConnection: close\r\n"
-            + (status.StartsWith("405", StringComparison.Ordinal) ? "Allow: GET, HEAD\r\n" : "") + "\r\n";
-        return Encoding.UTF8.GetBytes(headersOnly ? head : head + body);
     }
 
     /// <summary>A callback threw (rendering the metrics, say): this scrape ends with a reset, nothing else is harmed.</summary>

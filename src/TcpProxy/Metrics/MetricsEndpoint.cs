@@ -9,22 +9,35 @@ namespace TcpProxy.Metrics;
 
 /// <summary>
 /// --metrics ADDRESS:PORT: a listening socket on the proxy's own loop that
-/// answers GET /metrics (<see cref="MetricsConnection"/>). At most
-/// <see cref="MaxConnections"/> scrapes are open at once; a new one takes the
-/// place of the oldest, so clients that connect and say nothing cannot lock
-/// a real scraper out, and none of this touches forwarding beyond a few
-/// microseconds of the loop per request.
+/// answers GET /metrics (<see cref="MetricsConnection"/>) from a body
+/// rendered at most once a second (<see cref="ScrapeCache"/>).
+///
+/// At most <see cref="MaxConnections"/> scrapes are open at once. When a new
+/// one needs a place, the oldest silent connection (no byte received) that
+/// has had <see cref="GraceMs"/> to speak gives way. A connection that has
+/// sent a byte is never evicted (its 5 s limit bounds it), nor is one still
+/// in its grace: a scraper's request arrives a round trip after its accept,
+/// so a flood of connects cannot reset it first. When no place can be freed,
+/// accepting pauses and newcomers wait in the kernel's backlog, in order,
+/// until a scrape ends or the oldest silent one's grace runs out. So clients
+/// that connect and say nothing can delay a scraper but never lock it out,
+/// and none of this costs forwarding more than a few microseconds of the
+/// loop per request.
 /// </summary>
 public sealed class MetricsEndpoint : IDisposable, IFaultOwner
 {
     public const int MaxConnections = 16;
+    public const long GraceMs = 250;
     private const int AcceptBudget = 16;
 
     private readonly ProxyContext _context;
     private readonly int _fd;
+    private readonly ScrapeCache _cache;
+    private readonly WheelTimer _graceOver;
     private MetricsConnection? _oldest;
     private MetricsConnection? _newest;
     private int _open;
+    private bool _paused;
     private bool _disposed;
 
     private MetricsEndpoint(ProxyContext context, int fd, SocketAddress address)
@@ -32,6 +45,8 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
         _context = context;
         _fd = fd;
         Address = address;
+        _cache = new ScrapeCache(() => ProxyMetrics.Render(AllReactors ?? [_context]));
+        _graceOver = new WheelTimer(context.Reactor.Guarded(this, Resume));
     }
 
     public SocketAddress Address { get; }
@@ -82,7 +97,8 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
     /// <summary>Every reactor's context (the first is this endpoint's own loop); set before the loops start.</summary>
     public IReadOnlyList<ProxyContext>? AllReactors { get; set; }
 
-    internal string RenderMetrics() => ProxyMetrics.Render(AllReactors ?? [_context]);
+    /// <summary>The 200 response to /metrics (rendered at most once a second); its first headLength bytes answer HEAD.</summary>
+    internal byte[] Scrape(out int headLength) => _cache.Response(_context.Reactor.NowMs, out headLength);
 
     /// <summary>The accept callback threw: logged; scrapes go on with the next client.</summary>
     public void OnFault(Exception exception) =>
@@ -92,6 +108,11 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
     {
         for (int i = 0; i < AcceptBudget; i++)
         {
+            if (_open == MaxConnections && !MakeRoom())
+            {
+                Pause();
+                return;
+            }
             SocketAddress peer = default;
             int fd = Sys.Accept(_fd, ref peer);
             if (fd < 0)
@@ -103,13 +124,55 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
                 _context.Reactor.ClearReady(_fd, IoEvents.Readable);
                 return;
             }
-            if (_open == MaxConnections)
-                _oldest!.Close(abort: true);
             var connection = new MetricsConnection(this, _context.Reactor, fd);
             Append(connection);
             if (!connection.Start())
                 connection.Close(abort: true);
         }
+    }
+
+    /// <summary>Closes the oldest silent connection past its grace; false if there is none (then the grace timer is set).</summary>
+    private bool MakeRoom()
+    {
+        MetricsConnection? next;
+        for (MetricsConnection? candidate = _oldest; candidate != null; candidate = next)
+        {
+            next = candidate.Newer;
+            if (!candidate.IsSilent)
+                continue;
+            long graceEndsMs = candidate.OpenedMs + GraceMs;
+            if (_context.Reactor.NowMs < graceEndsMs)
+            {
+                _context.Reactor.Timers.Arm(_graceOver, graceEndsMs);
+                return false;
+            }
+            // Its request may be waiting unread behind this accept (a loop that fell behind): read first.
+            candidate.ReadWaiting();
+            if (candidate.IsClosed)
+                return true;
+            if (candidate.IsSilent)
+            {
+                candidate.Close(abort: true);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // The listener's readiness stays recorded while its callback is off: turning it back on runs the accepts.
+    private void Pause()
+    {
+        _paused = true;
+        _context.Reactor.SetCallback(_fd, IoEvents.Readable, null);
+    }
+
+    private void Resume()
+    {
+        if (!_paused || _disposed)
+            return;
+        _paused = false;
+        _context.Reactor.Timers.Cancel(_graceOver);
+        _context.Reactor.SetCallback(_fd, IoEvents.Readable, OnAcceptable);
     }
 
     private void Append(MetricsConnection connection)
@@ -135,6 +198,7 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
             _newest = connection.Older;
         connection.Newer = connection.Older = null;
         _open--;
+        Resume();
     }
 
     public void Dispose()
@@ -142,6 +206,7 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
         if (_disposed)
             return;
         _disposed = true;
+        _context.Reactor.Timers.Cancel(_graceOver);
         // Bounded: each close unlinks one.
         while (_oldest is MetricsConnection connection)
             connection.Close(abort: true);

@@ -73,4 +73,8 @@ internal static unsafe partial class LinuxLibC
 
     [LibraryImport(LibC, EntryPoint = "malloc_trim")]
     public static partial int MallocTrim(nuint pad);
+
+    // glibc 2.30 and later; struct linux_dirent64: ino 8, off 8, reclen 2, type 1, name.
+    [LibraryImport(LibC, EntryPoint = "getdents64", SetLastError = true)]
+    public static partial nint GetDents64(int fd, byte* buffer, nuint size);
 }
