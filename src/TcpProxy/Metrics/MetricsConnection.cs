@@ -22,6 +22,8 @@ internal sealed unsafe class MetricsConnection : IFaultOwner
     private readonly byte[] _request = new byte[HttpRequestHead.MaxBytes];
     private readonly WheelTimer _deadline;
     private int _received;
+    private HttpVerdict _verdict;
+    private bool _waitingForTurn;
     private byte[]? _response;
     private int _length;
     private int _sent;
@@ -62,7 +64,7 @@ internal sealed unsafe class MetricsConnection : IFaultOwner
     private void OnReadable()
     {
         // Bounded: each pass reads into what is left of a 4 KiB buffer, or stops.
-        while (_response == null)
+        while (_response == null && !_waitingForTurn)
         {
             long n;
             fixed (byte* buffer = _request)
@@ -88,9 +90,22 @@ internal sealed unsafe class MetricsConnection : IFaultOwner
         }
     }
 
+    // A whole request: answered now, or once the endpoint's pacing gives it a turn.
     private void Respond(HttpVerdict verdict)
     {
+        _verdict = verdict;
+        _waitingForTurn = true;
+        _reactor.SetCallback(_fd, IoEvents.Readable, null);
+        if (_endpoint.Pacing.TakeTurn(this))
+            Answer();
+    }
+
+    /// <summary>Builds the answer (from the scrape cache for /metrics) and starts sending it.</summary>
+    public void Answer()
+    {
+        HttpVerdict verdict = _verdict;
         int headLength = 0;
+        _waitingForTurn = false;
         _response = verdict switch
         {
             HttpVerdict.Metrics or HttpVerdict.MetricsHeadersOnly => _endpoint.Scrape(out headLength),
@@ -99,7 +114,6 @@ internal sealed unsafe class MetricsConnection : IFaultOwner
             _ => HttpResponse.BadRequest,
         };
         _length = verdict == HttpVerdict.MetricsHeadersOnly ? headLength : _response.Length;
-        _reactor.SetCallback(_fd, IoEvents.Readable, null);
         _reactor.SetCallback(_fd, IoEvents.Writable, OnWritable);
     }
 

@@ -20,14 +20,15 @@ namespace TcpProxy.Metrics;
 /// so a flood of connects cannot reset it first. When no place can be freed,
 /// accepting pauses and newcomers wait in the kernel's backlog, in order,
 /// until a scrape ends or the oldest silent one's grace runs out. So clients
-/// that connect and say nothing can delay a scraper but never lock it out,
-/// and none of this costs forwarding more than a few microseconds of the
-/// loop per request.
+/// that connect and say nothing can delay a scraper but never lock it out.
+/// Answers are paced (<see cref="AnswerPacing"/>, 100 a second), so scrapers
+/// however many and fast take a bounded share of the loop.
 /// </summary>
 public sealed class MetricsEndpoint : IDisposable, IFaultOwner
 {
     public const int MaxConnections = 16;
-    public const long GraceMs = 250;
+    // A scraper speaks a round trip after its accept; the margin is for a client host that is busy.
+    public const long GraceMs = 1000;
     private const int AcceptBudget = 16;
 
     private readonly ProxyContext _context;
@@ -47,7 +48,11 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
         Address = address;
         _cache = new ScrapeCache(() => ProxyMetrics.Render(AllReactors ?? [_context]));
         _graceOver = new WheelTimer(context.Reactor.Guarded(this, Resume));
+        Pacing = new AnswerPacing(context.Reactor);
     }
+
+    /// <summary>How many answers the loop gives per interval (<see cref="AnswerPacing"/>).</summary>
+    internal AnswerPacing Pacing { get; }
 
     public SocketAddress Address { get; }
 
@@ -207,6 +212,7 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
             return;
         _disposed = true;
         _context.Reactor.Timers.Cancel(_graceOver);
+        Pacing.Dispose();
         // Bounded: each close unlinks one.
         while (_oldest is MetricsConnection connection)
             connection.Close(abort: true);
