@@ -22,11 +22,7 @@ public sealed class StuckLogFileTests : EndToEndTest
     [LinuxFact("loop devices, mkfs.ext4 and fsfreeze (root)")]
     public void AccessLogOnAFrozenDisk_ClientsAreStillServed_AndTheLinesArriveOnThaw()
     {
-        using var disk = FrozenDisk.Create();
-        string path = Path.Combine(disk.MountPoint, "access.log");
-        var server = StartEchoServer();
-        var proxy = StartProxy(server, "--access-log", path);
-        try
+        WithAccessLogOnItsOwnDisk((proxy, disk, path) =>
         {
             EchoOnce(proxy, 0);
             WaitForLines(path, 1);
@@ -41,13 +37,7 @@ public sealed class StuckLogFileTests : EndToEndTest
 
             disk.Thaw();
             WaitForLines(path, 1 + Clients);
-        }
-        finally
-        {
-            // A process cannot die while a write of its waits on the frozen disk.
-            disk.Thaw();
-            proxy.Dispose();
-        }
+        });
     }
 
     /// <summary>
@@ -58,11 +48,7 @@ public sealed class StuckLogFileTests : EndToEndTest
     [LinuxFact("loop devices, mkfs.ext4 and fsfreeze (root)")]
     public void SighupsWhileAWriteIsStuck_LeaveOneDescriptorOnTheFile_AfterTheThaw()
     {
-        using var disk = FrozenDisk.Create();
-        string path = Path.Combine(disk.MountPoint, "access.log");
-        var server = StartEchoServer();
-        var proxy = StartProxy(server, "--access-log", path);
-        try
+        WithAccessLogOnItsOwnDisk((proxy, disk, path) =>
         {
             EchoOnce(proxy, 0);
             WaitForLines(path, 1);
@@ -81,12 +67,7 @@ public sealed class StuckLogFileTests : EndToEndTest
             disk.Thaw();
             WaitForLines(path, 2);
             AwaitDescriptorsOn(proxy.Pid, path, 1);
-        }
-        finally
-        {
-            disk.Thaw();
-            proxy.Dispose();
-        }
+        });
     }
 
     /// <summary>
@@ -99,11 +80,7 @@ public sealed class StuckLogFileTests : EndToEndTest
     [LinuxFact("loop devices, mkfs.ext4 and fsfreeze (root)")]
     public void SigtermWhileTheLogsDiskStaysFrozen_TheProxyGivesUpOnTheLog_AndExitsZero()
     {
-        using var disk = FrozenDisk.Create();
-        string path = Path.Combine(disk.MountPoint, "access.log");
-        var server = StartEchoServer();
-        var proxy = StartProxy(server, "--access-log", path);
-        try
+        WithAccessLogOnItsOwnDisk((proxy, disk, path) =>
         {
             EchoOnce(proxy, 0);
             WaitForLines(path, 1);
@@ -121,6 +98,19 @@ public sealed class StuckLogFileTests : EndToEndTest
 
             disk.Thaw(); // the test's mount must go; the process is only reaped after this
             Assert.Equal(0, proxy.WaitForExit(Wait));
+        });
+    }
+
+    // The access log on a disk of the test's own; however the test ends, the disk is thawed
+    // before the proxy is ended: a process cannot die while a write of its waits on a frozen disk.
+    void WithAccessLogOnItsOwnDisk(Action<ProxyProcess, FrozenDisk, string> test)
+    {
+        using var disk = FrozenDisk.Create();
+        string path = Path.Combine(disk.MountPoint, "access.log");
+        var proxy = StartProxy(StartEchoServer(), "--access-log", path);
+        try
+        {
+            test(proxy, disk, path);
         }
         finally
         {
