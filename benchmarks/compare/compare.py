@@ -213,6 +213,7 @@ class Runner:
         dest_port, listen_port = proc_mod.free_ports(2)
         proxy = self._start(c, dest_port, listen_port, f"strace-{mode}")
         try:
+            proxy.wait_serving()  # every process that will carry the load is in the tree strace attaches to
             counter = SyscallCounter(proctree.tree_pids(proxy.pid),
                                      os.path.join(self.rundir, f"{c.name}-{mode}.strace"))
             try:

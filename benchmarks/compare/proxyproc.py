@@ -66,6 +66,19 @@ class Proxy:
                 time.sleep(0.02)
         raise RuntimeError(f"{self.name} did not accept connections within {timeout:.0f} s: {self.log_tail()}")
 
+    def wait_serving(self, timeout=15.0):
+        """A process of the tree has accepted a connection: the proxy closes it (its connect to
+        the destination, which does not listen yet, fails). A connect alone does not show that:
+        nginx listens before it forks the worker that accepts, and the kernel completes the
+        handshake meanwhile, so a tree listed then may lack the process that does the work."""
+        with socket.create_connection((HOST, self.listen_port), timeout=timeout) as probe:
+            try:
+                probe.recv(1)  # b"" (EOF) or a reset: both come from the process that accepted
+            except ConnectionResetError:
+                pass
+            except socket.timeout:
+                raise RuntimeError(f"{self.name} accepted no connection within {timeout:.0f} s: {self.log_tail()}")
+
     def stop(self):
         """SIGTERM to the whole group (nginx worker, socat children, strace), SIGKILL if it lingers."""
         if self.proc.poll() is None:
