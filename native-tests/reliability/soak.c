@@ -159,6 +159,17 @@ static double active_pairs(void)
     return opt.has_metrics ? metrics_value(&opt.metrics, "tcpproxy_connections_active") : -1;
 }
 
+/* Waits (bounded) until the metrics show no active pair; returns the last value. A scrape's body
+ * is rendered at most once a second, so the one right after the round may still show its peak. */
+static double settle_active(double limit)
+{
+    double end = now_sec() + limit;
+    double n;
+    while ((n = active_pairs()) > 0 && now_sec() < end)
+        sleep_sec(0.05);
+    return n;
+}
+
 /* Waits (bounded) until the proxy holds at most `want` descriptors; returns the last count. */
 static int settle_fds(int want, double limit)
 {
@@ -198,7 +209,7 @@ static void run_round(struct sample *s, int base_fds, double t0)
 
     s->fds = settle_fds(base_fds, 20);
     s->rss_kb = proc_rss_kb(opt.pid);
-    s->active = active_pairs();
+    s->active = settle_active(5);
     s->t = now_sec() - t0;
     s->failures = failures;
 }
