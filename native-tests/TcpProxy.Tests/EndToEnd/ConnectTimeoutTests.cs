@@ -86,9 +86,19 @@ public sealed class ConnectTimeoutTests : EndToEndTest
             return socket;
         });
         var client = Own(ns.Inside(() => SocketIo.Connect(IPAddress.Loopback, proxy.ListenPort)));
-        // The counters say when the proxy has accepted it (it is then stuck on the dropped SYN).
-        Signals.Send(proxy.Pid, "USR1");
-        Assert.NotNull(proxy.WaitForStderrLine(l => l.Contains("counters: accepted 1, active 1", StringComparison.Ordinal), TimeSpan.FromSeconds(10)));
+        // The counters say when the proxy has accepted it (it is then stuck on the dropped SYN). The
+        // connect returned once the kernel queued the client, maybe before the proxy's accept: a
+        // report may still say 0, so ask again (bounded) until one says 1.
+        var asked = System.Diagnostics.Stopwatch.StartNew();
+        string? report = null;
+        for (int reports = 1; report?.Contains("counters: accepted 1, active 1", StringComparison.Ordinal) != true; reports++)
+        {
+            Assert.True(asked.Elapsed < TimeSpan.FromSeconds(10), "the proxy never reported the client accepted:\n" + proxy.StderrText);
+            Signals.Send(proxy.Pid, "USR1");
+            int seen = 0;
+            report = proxy.WaitForStderrLine(l => l.Contains("counters:", StringComparison.Ordinal) && ++seen == reports, TimeSpan.FromSeconds(10));
+            Assert.NotNull(report);
+        }
 
         Signals.Send(proxy.Pid, "TERM");
 
