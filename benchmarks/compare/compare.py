@@ -214,7 +214,7 @@ class Runner:
         proxy = self._start(c, dest_port, listen_port, f"strace-{mode}")
         try:
             proxy.wait_serving()  # every process that will carry the load is in the tree strace attaches to
-            counter = SyscallCounter(proctree.tree_pids(proxy.pid),
+            counter = SyscallCounter(proctree.tree_pids(proxy.pid, running_only=True),
                                      os.path.join(self.rundir, f"{c.name}-{mode}.strace"))
             try:
                 lg_args = (["--conns", "1", "--bytes", str(self.args.strace_bytes)] if mode == "bulk" else

@@ -14,16 +14,20 @@ def _stat_fields(pid):
     return text[text.rindex(")") + 2:].split()
 
 
-def tree_pids(root):
-    """root plus every live descendant (scans /proc once for parent links)."""
+def tree_pids(root, running_only=False):
+    """root plus every live descendant (scans /proc once for parent links); with running_only,
+    no zombie (an exited child its parent has not reaped yet, e.g. socat's per-connection fork)."""
     children = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
-            ppid = int(_stat_fields(name)[1])
+            fields = _stat_fields(name)
+            ppid = int(fields[1])
         except (OSError, ValueError, IndexError):
             continue  # exited while we looked
+        if running_only and fields[0] == "Z":
+            continue
         children.setdefault(ppid, []).append(int(name))
     pids, todo = [], [root]
     while todo:
