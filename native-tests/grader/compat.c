@@ -29,7 +29,28 @@ int pid_event_fd(pid_t pid) {
 #endif
 }
 
-int port_taken(int port) {
+/* 1 if pid holds the socket with this inode (a readlink of each of its descriptors). */
+static int holds_socket(pid_t pid, unsigned long inode) {
+    char dir[64], path[96], target[64], want[48];
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+    snprintf(want, sizeof want, "socket:[%lu]", inode);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        snprintf(path, sizeof path, "%s/%.20s", dir, e->d_name);
+        ssize_t n = readlink(path, target, sizeof target - 1);
+        if (n > 0) {
+            target[n] = 0;
+            found = strcmp(target, want) == 0;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+int port_listened_by(pid_t pid, int port) {
     const char *files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
     char line[512];
     for (int f = 0; f < 2; f++) {
@@ -38,8 +59,10 @@ int port_taken(int port) {
         int found = 0;
         while (!found && fgets(line, sizeof line, fp)) {
             unsigned lport, state;
-            if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &lport, &state) == 2)
-                found = (int)lport == port && state == 0x0A;   /* TCP_LISTEN */
+            unsigned long inode;
+            if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %*x:%*x %*x:%*x %*x %*u %*u %lu",
+                       &lport, &state, &inode) == 3)
+                found = (int)lport == port && state == 0x0A && holds_socket(pid, inode);   /* TCP_LISTEN */
         }
         fclose(fp);
         if (found) return 1;
@@ -105,7 +128,8 @@ void die_with_parent(int sig) { (void)sig; }   /* the grader kills its process g
 
 int pid_event_fd(pid_t pid) { (void)pid; return -1; }
 
-int port_taken(int port) {
+int port_listened_by(pid_t pid, int port) {
+    (void)pid;   /* no /proc: whoever has it bound is taken to be the proxy */
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int fd = socket(AF_INET, SOCK_STREAM, 0);

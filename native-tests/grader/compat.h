@@ -21,9 +21,12 @@ int accept_nonblock(int lfd);          /* accept4(NONBLOCK|CLOEXEC), or accept +
 int pipe_cloexec(int fds[2]);          /* pipe2(O_CLOEXEC), or pipe + fcntl */
 void die_with_parent(int sig);         /* Linux: PR_SET_PDEATHSIG; elsewhere nothing to ask for */
 int pid_event_fd(pid_t pid);           /* Linux: a pidfd, readable when pid exits; elsewhere -1 (poll instead) */
-/* 1 once something listens on the TCP port: /proc/net/tcp{,6} on Linux (no probe connection);
- * elsewhere a bind probe on 127.0.0.1 (EADDRINUSE: taken) — bound is taken as listening. */
-int port_taken(int port);
+/* 1 once pid itself listens on the TCP port: on Linux a LISTEN entry of /proc/net/tcp{,6}
+ * whose socket is one of pid's descriptors (no probe connection; another program that took the
+ * port, another test run on the machine say, is not mistaken for the proxy, which then fails
+ * to bind and is started again on another port); elsewhere a bind probe on 127.0.0.1
+ * (EADDRINUSE: taken), bound taken as listening. */
+int port_listened_by(pid_t pid, int port);
 /* The resident size in KB of every process in the group; -1 if it cannot be read. */
 long group_rss_kb(pid_t pgid);
 

@@ -77,7 +77,7 @@ pid_t start_proxy(struct ctx *c) {
         double end = now() + 15;
         int status = 0, exited = 0;
         while (now() < end) {
-            if (port_taken(c->proxy_port)) {
+            if (port_listened_by(pid, c->proxy_port)) {
                 /* A bind probe sees the port bound, not yet listening: give listen() its moment. */
                 if (!GRADER_LINUX) sleep_s(0.05);
                 c->proxy_pid = pid;
