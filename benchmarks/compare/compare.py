@@ -216,13 +216,17 @@ class Runner:
             proxy.wait_serving()  # every process that will carry the load is in the tree strace attaches to
             counter = SyscallCounter(proctree.tree_pids(proxy.pid, running_only=True),
                                      os.path.join(self.rundir, f"{c.name}-{mode}.strace"))
+            lg_args = (["--conns", "1", "--bytes", str(self.args.strace_bytes)] if mode == "bulk" else
+                       ["--conns", "1", "--msg-size", str(self.args.msg_size),
+                        "--seconds", str(self.args.strace_seconds)])
             try:
-                lg_args = (["--conns", "1", "--bytes", str(self.args.strace_bytes)] if mode == "bulk" else
-                           ["--conns", "1", "--msg-size", str(self.args.msg_size),
-                            "--seconds", str(self.args.strace_seconds)])
                 result = loadgen.run(self.args.loadgen, mode, dest_port, listen_port, lg_args, self.timeout)
-            finally:
-                calls, per_call = counter.stop()
+            except BaseException:
+                # The load's own failure is the one to report: with no load the tree made no
+                # syscall, and strace's empty summary would hide why.
+                counter.detach()
+                raise
+            calls, per_call = counter.stop()
             result["syscalls"] = calls
             if mode == "bulk":
                 unit, key = result["bytes_total"] / MIB, "syscalls_per_mib"

@@ -25,7 +25,7 @@ class SyscallCounter:
         while pids:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
-                self.stop()
+                self.detach()
                 raise RuntimeError(f"strace did not attach: {text.strip()[-200:]}")
             chunk = os.read(fd, 4096).decode(errors="replace")
             if not chunk:
@@ -34,8 +34,8 @@ class SyscallCounter:
             for pid in re.findall(r"Process (\d+) attached", text):
                 pids.discard(int(pid))
 
-    def stop(self):
-        """Detach; returns (total calls, {syscall: calls})."""
+    def detach(self):
+        """Ends strace (it detaches from the tree); its summary is left unread."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
@@ -43,6 +43,10 @@ class SyscallCounter:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def stop(self):
+        """Detach; returns (total calls, {syscall: calls})."""
+        self.detach()
         per_call = {}
         with open(self.out_path) as f:
             for line in f:
