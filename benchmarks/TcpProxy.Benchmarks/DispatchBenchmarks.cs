@@ -1,5 +1,6 @@
 using System;
 using BenchmarkDotNet.Attributes;
+using TcpProxy.Configuration;
 using TcpProxy.Interop;
 using TcpProxy.Reactor;
 

@@ -5,7 +5,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading;
 using BenchmarkDotNet.Attributes;
+using TcpProxy.Configuration;
+using TcpProxy.Hosting;
 using TcpProxy.Interop;
+using TcpProxy.Logging;
 
 namespace TcpProxy.Benchmarks;
 

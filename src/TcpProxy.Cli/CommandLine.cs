@@ -4,6 +4,7 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.IO;
+using TcpProxy.Configuration;
 using TcpProxy.Interop;
 using TcpProxy.Proxy;
 using TcpProxy.Reactor;

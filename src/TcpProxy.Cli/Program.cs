@@ -1,4 +1,6 @@
 using System;
+using TcpProxy.Configuration;
+using TcpProxy.Hosting;
 using TcpProxy.Interop;
 using TcpProxy.Logging;
 

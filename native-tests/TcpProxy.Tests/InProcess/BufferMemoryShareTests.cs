@@ -1,3 +1,6 @@
+using TcpProxy.Configuration;
+using TcpProxy.Hosting;
+using TcpProxy.Logging;
 using TcpProxy.Proxy;
 using TcpProxy.Tests.Support;
 using Xunit;

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using TcpProxy.Configuration;
 using TcpProxy.Interop;
 using TcpProxy.Reactor;
 

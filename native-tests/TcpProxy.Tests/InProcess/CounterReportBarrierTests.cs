@@ -1,5 +1,7 @@
 using System;
 using System.Diagnostics;
+using TcpProxy.Configuration;
+using TcpProxy.Hosting;
 using TcpProxy.Reactor;
 using Xunit;
 

@@ -1,9 +1,11 @@
 using System;
-using TcpProxy.Logging;
 using System.IO;
 using System.Linq;
 using System.Net;
 using System.Net.Sockets;
+using TcpProxy.Configuration;
+using TcpProxy.Hosting;
+using TcpProxy.Logging;
 using TcpProxy.Reactor;
 using TcpProxy.Tests.Support;
 

@@ -1,3 +1,4 @@
+using TcpProxy.Configuration;
 using TcpProxy.Interop;
 using TcpProxy.Reactor;
 

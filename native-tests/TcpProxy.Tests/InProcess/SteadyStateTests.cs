@@ -2,6 +2,9 @@ using System;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading;
+using TcpProxy.Configuration;
+using TcpProxy.Hosting;
+using TcpProxy.Logging;
 using Xunit.Abstractions;
 
 namespace TcpProxy.Tests.InProcess;

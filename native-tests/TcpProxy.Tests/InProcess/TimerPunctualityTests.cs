@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using TcpProxy.Configuration;
 using TcpProxy.Interop;
 using TcpProxy.Reactor;
 using Xunit.Abstractions;

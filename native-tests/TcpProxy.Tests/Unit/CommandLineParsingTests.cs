@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using TcpProxy.Cli;
+using TcpProxy.Configuration;
 
 namespace TcpProxy.Tests.Unit;
 

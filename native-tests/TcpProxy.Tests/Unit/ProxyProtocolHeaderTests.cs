@@ -1,5 +1,6 @@
 using System;
 using System.Text;
+using TcpProxy.Configuration;
 using TcpProxy.Interop;
 using TcpProxy.Proxy;
 

@@ -1,4 +1,4 @@
-namespace TcpProxy;
+namespace TcpProxy.Configuration;
 
 /// <summary>Which readiness backend the loop uses (--poller).</summary>
 public enum PollerKind

@@ -1,6 +1,6 @@
 using System;
 
-namespace TcpProxy;
+namespace TcpProxy.Configuration;
 
 /// <summary>How access-log lines are written.</summary>
 public enum AccessLogFormat

@@ -1,4 +1,4 @@
-namespace TcpProxy;
+namespace TcpProxy.Configuration;
 
 /// <summary>How directions move bytes (--splice): through a ring in user space, or socket to pipe to socket inside the kernel.</summary>
 public enum SpliceMode

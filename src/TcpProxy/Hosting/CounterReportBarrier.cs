@@ -1,7 +1,7 @@
 using System;
 using TcpProxy.Reactor;
 
-namespace TcpProxy;
+namespace TcpProxy.Hosting;
 
 /// <summary>
 /// SIGUSR1 with several reactors: the report is written once every other

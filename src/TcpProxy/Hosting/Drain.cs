@@ -3,7 +3,7 @@ using System.Globalization;
 using TcpProxy.Proxy;
 using TcpProxy.Reactor;
 
-namespace TcpProxy;
+namespace TcpProxy.Hosting;
 
 /// <summary>
 /// Graceful shutdown. The first SIGTERM/SIGINT closes the listening socket

@@ -2,13 +2,14 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Threading;
+using TcpProxy.Configuration;
 using TcpProxy.Interop;
 using TcpProxy.Logging;
 using TcpProxy.Metrics;
 using TcpProxy.Proxy;
 using TcpProxy.Reactor;
 
-namespace TcpProxy;
+namespace TcpProxy.Hosting;
 
 /// <summary>
 /// Wires the reactors (--reactors N: each a <see cref="ReactorLoop"/> with its

@@ -3,7 +3,7 @@ using System.Threading;
 using TcpProxy.Proxy;
 using TcpProxy.Reactor;
 
-namespace TcpProxy;
+namespace TcpProxy.Hosting;
 
 /// <summary>
 /// One of the --reactors loops: its reactor (poller, fd table, timer wheel),

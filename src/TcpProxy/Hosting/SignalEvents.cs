@@ -4,7 +4,7 @@ using System.Threading;
 using TcpProxy.Interop;
 using TcpProxy.Reactor;
 
-namespace TcpProxy;
+namespace TcpProxy.Hosting;
 
 /// <summary>
 /// Turns SIGINT/SIGTERM, SIGHUP and SIGUSR1 into events of the loop.

@@ -1,16 +1,6 @@
-using TcpProxy.Logging;
+using TcpProxy.Configuration;
 
-namespace TcpProxy;
-
-public enum LogLevel
-{
-    /// <summary>Only errors that stop the proxy.</summary>
-    Quiet,
-    /// <summary>Start-up, warnings (unreachable destination, descriptor exhaustion).</summary>
-    Normal,
-    /// <summary>Also one line per connection opened and closed.</summary>
-    Verbose,
-}
+namespace TcpProxy.Logging;
 
 /// <summary>
 /// Line-oriented diagnostics, "tcpproxy: " first, through a <see cref="LogWriter"/>

@@ -1,5 +1,6 @@
 using System;
 using System.Globalization;
+using TcpProxy.Logging;
 using TcpProxy.Reactor;
 
 namespace TcpProxy.Proxy;

@@ -1,4 +1,5 @@
 using System;
+using TcpProxy.Configuration;
 using TcpProxy.Interop;
 using TcpProxy.Reactor;
 

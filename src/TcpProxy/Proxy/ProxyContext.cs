@@ -1,6 +1,8 @@
 using System;
-using TcpProxy.Reactor;
+using TcpProxy.Configuration;
 using TcpProxy.Interop;
+using TcpProxy.Logging;
+using TcpProxy.Reactor;
 
 namespace TcpProxy.Proxy;
 

@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using TcpProxy.Interop;
+using TcpProxy.Logging;
 using TcpProxy.Reactor;
 
 namespace TcpProxy.Proxy;

@@ -1,8 +1,9 @@
 using System;
 using System.Buffers.Binary;
 using System.Globalization;
-using IPAddress = System.Net.IPAddress;
 using System.Text;
+using IPAddress = System.Net.IPAddress;
+using TcpProxy.Configuration;
 using TcpProxy.Interop;
 
 namespace TcpProxy.Proxy;
