@@ -18,8 +18,8 @@ public class TimerWheelBenchmarks
     private const int Batch = 1024;
 
     private TimerWheel _wheel = null!;
-    private WheelTimer[] _armed = null!;
-    private WheelTimer[] _spare = null!;
+    private LoopTimer[] _armed = null!;
+    private LoopTimer[] _spare = null!;
     private long _nowMs;
     private long _pushBackMs;
     private int _fired;
@@ -29,20 +29,20 @@ public class TimerWheelBenchmarks
     {
         _nowMs = 0;
         _wheel = new TimerWheel(_nowMs);
-        _armed = new WheelTimer[ArmedTimers];
+        _armed = new LoopTimer[ArmedTimers];
         var random = new Random(42);
         for (int i = 0; i < ArmedTimers; i++)
         {
-            WheelTimer timer = null!;
+            LoopTimer timer = null!;
             // A fired stall timer is re-armed a full timeout later, so the
             // wheel keeps 10^5 armed however long Advance runs.
-            timer = new WheelTimer(() => { _fired++; _wheel.Arm(timer, _nowMs + StallTimeoutMs); });
+            timer = new LoopTimer(() => { _fired++; _wheel.Arm(timer, _nowMs + StallTimeoutMs); });
             _armed[i] = timer;
             _wheel.Arm(timer, _nowMs + 1 + random.Next(StallTimeoutMs));
         }
-        _spare = new WheelTimer[Batch];
+        _spare = new LoopTimer[Batch];
         for (int i = 0; i < Batch; i++)
-            _spare[i] = new WheelTimer(static () => { });
+            _spare[i] = new LoopTimer(static () => { });
         _pushBackMs = StallTimeoutMs;
     }
 

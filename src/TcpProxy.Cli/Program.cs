@@ -15,7 +15,7 @@ internal static class Program
     {
         // Before any other thread is started: the proxy's signals then reach
         // the loop through a signalfd, never through a handler thread.
-        SignalMask.BlockInEveryThread();
+        SignalFd.BlockInEveryThread();
         // Every line to stderr goes through this writer: a full disk, /dev/full
         // or a pipe nobody reads costs log lines, never the process.
         using LogWriter stderr = LogWriter.ForStandardError();

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using TcpProxy.Configuration;
 using TcpProxy.Interop;
 using TcpProxy.Reactor;
+using TcpProxy.Tests.Support;
 
 namespace TcpProxy.Tests.InProcess;
 
@@ -47,9 +48,9 @@ public sealed class CallbackFaultTests : IDisposable
     public void ThrowingTimer_GoesToItsOwner_AndLaterTimersStillFire()
     {
         var owner = new RecordingOwner();
-        var failing = new WheelTimer(_reactor.Guarded(owner, () => throw new InvalidOperationException("failing timer")));
+        var failing = new LoopTimer(() => throw new InvalidOperationException("failing timer"), owner);
         bool laterFired = false;
-        var later = new WheelTimer(() => laterFired = true);
+        var later = new LoopTimer(() => laterFired = true);
         _reactor.Timers.Arm(failing, _reactor.NowMs);
         _reactor.Timers.Arm(later, _reactor.NowMs + 30);
 

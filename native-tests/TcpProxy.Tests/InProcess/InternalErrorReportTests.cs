@@ -1,8 +1,8 @@
 using System;
 using TcpProxy.Cli;
 using TcpProxy.Logging;
-using static Tmds.Linux.LibC;
 using TcpProxy.Tests.Support;
+using static Tmds.Linux.LibC;
 
 namespace TcpProxy.Tests.InProcess;
 

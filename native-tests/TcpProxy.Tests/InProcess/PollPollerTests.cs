@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using TcpProxy.Interop;
 using TcpProxy.Reactor;
+using TcpProxy.Tests.Support;
 
 namespace TcpProxy.Tests.InProcess;
 
@@ -42,7 +43,7 @@ public sealed class PollPollerTests : IDisposable
 
         Assert.Equal(0, _reactor.RunOnce(2000));
         Assert.Equal(1, calls);
-        Assert.True(_reactor.IsReady(fd, IoEvents.Readable));
+        Assert.True((_reactor.ReadyOf(fd) & IoEvents.Readable) != 0);
         Span<PollEvent> events = new PollEvent[8];
         Assert.Equal(0, _poller.Wait(events, 0));
         // Wanted again: the reactor runs it from what it knows; the backend

@@ -1,6 +1,7 @@
 using TcpProxy.Configuration;
 using TcpProxy.Interop;
 using TcpProxy.Reactor;
+using TcpProxy.Tests.Support;
 
 namespace TcpProxy.Tests.InProcess;
 

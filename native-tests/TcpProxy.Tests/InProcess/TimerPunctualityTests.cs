@@ -3,6 +3,7 @@ using System.Diagnostics;
 using TcpProxy.Configuration;
 using TcpProxy.Interop;
 using TcpProxy.Reactor;
+using TcpProxy.Tests.Support;
 using Xunit.Abstractions;
 
 namespace TcpProxy.Tests.InProcess;
@@ -41,7 +42,7 @@ public sealed class TimerPunctualityTests
                 while (busy.ElapsedMilliseconds < CallbackMs) { }
             });
             long firedAt = 0;
-            var timer = new WheelTimer(() => firedAt = Stopwatch.GetTimestamp());
+            var timer = new LoopTimer(() => firedAt = Stopwatch.GetTimestamp());
 
             Assert.Equal(0, reactor.RunOnce(0)); // brings the loop's clock up to now
             long armedAt = Stopwatch.GetTimestamp();

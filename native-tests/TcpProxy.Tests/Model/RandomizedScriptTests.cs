@@ -2,8 +2,8 @@ using System;
 using System.Globalization;
 using System.Linq;
 using CsCheck;
-using Xunit.Abstractions;
 using TcpProxy.Tests.Support;
+using Xunit.Abstractions;
 
 namespace TcpProxy.Tests.Model;
 

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using TcpProxy.Interop;
 using TcpProxy.Reactor;
+using TcpProxy.Tests.Support;
 
 namespace TcpProxy.Tests.Unit;
 
@@ -192,7 +193,7 @@ public sealed unsafe class KqueuePollerTests
         kevent.Respond(Event(fd, Sys.KqueueFilterRead, Sys.KqueueEndOfFile, token));
         Assert.Equal(0, reactor.RunOnce(0));
         Assert.Equal(1, reads);
-        Assert.True(reactor.PeerHungUp(fd));
+        Assert.True((reactor.ReadyOf(fd) & IoEvents.HangUp) != 0);
         // No new edge, no call: the kernel's EV_CLEAR and the reactor's table agree.
         Assert.Equal(0, reactor.RunOnce(0));
         Assert.Equal(1, reads);

@@ -18,7 +18,7 @@ public sealed class TimerWheelTests
         for (int i = 0; i < deadlines.Length; i++)
         {
             int id = i;
-            wheel.Arm(new WheelTimer(() => fired.Add((id, now))), deadlines[i]);
+            wheel.Arm(new LoopTimer(() => fired.Add((id, now))), deadlines[i]);
         }
         for (now = 0; now <= 500; now += 1)
             wheel.Advance(now);
@@ -36,7 +36,7 @@ public sealed class TimerWheelTests
     {
         var wheel = new TimerWheel(0, Tick, 64);
         int fired = 0;
-        var timer = new WheelTimer(() => fired++);
+        var timer = new LoopTimer(() => fired++);
         wheel.Arm(timer, 100);
         wheel.Advance(50);
         wheel.Cancel(timer);
@@ -52,7 +52,7 @@ public sealed class TimerWheelTests
         var wheel = new TimerWheel(0, Tick, 16); // one revolution = 160 ms
         long firedAt = -1;
         long now = 0;
-        wheel.Arm(new WheelTimer(() => firedAt = now), 1_005);
+        wheel.Arm(new LoopTimer(() => firedAt = now), 1_005);
         for (now = 0; now <= 2_000; now += 7)
             wheel.Advance(now);
         Assert.InRange(firedAt, 1_005, 1_005 + Tick + 7);
@@ -64,7 +64,7 @@ public sealed class TimerWheelTests
         var wheel = new TimerWheel(0, Tick, 64);
         var firings = new List<long>();
         long now = 0;
-        var timer = new WheelTimer(() => firings.Add(now));
+        var timer = new LoopTimer(() => firings.Add(now));
         wheel.Arm(timer, 100);
         for (now = 0; now <= 1_000; now += 5)
         {
@@ -82,7 +82,7 @@ public sealed class TimerWheelTests
         var wheel = new TimerWheel(0, Tick, 64);
         long firedAt = -1;
         long now = 0;
-        var timer = new WheelTimer(() => firedAt = now);
+        var timer = new LoopTimer(() => firedAt = now);
         wheel.Arm(timer, 500);
         wheel.Arm(timer, 50);
         for (now = 0; now <= 1_000; now += 5)
@@ -95,10 +95,10 @@ public sealed class TimerWheelTests
     {
         var wheel = new TimerWheel(0, Tick, 64);
         int fired = 0;
-        WheelTimer? a = null, b = null;
+        LoopTimer? a = null, b = null;
         // Due in the same tick, each cancels the other: exactly one may run.
-        a = new WheelTimer(() => { fired++; wheel.Cancel(b!); });
-        b = new WheelTimer(() => { fired++; wheel.Cancel(a!); });
+        a = new LoopTimer(() => { fired++; wheel.Cancel(b!); });
+        b = new LoopTimer(() => { fired++; wheel.Cancel(a!); });
         wheel.Arm(a, 100);
         wheel.Arm(b, 100);
         wheel.Advance(200);
@@ -112,8 +112,8 @@ public sealed class TimerWheelTests
         var wheel = new TimerWheel(0, Tick, 64);
         var firings = new List<long>();
         long now = 0;
-        WheelTimer? timer = null;
-        timer = new WheelTimer(() =>
+        LoopTimer? timer = null;
+        timer = new LoopTimer(() =>
         {
             firings.Add(now);
             if (firings.Count < 5)
@@ -131,7 +131,7 @@ public sealed class TimerWheelTests
         var wheel = new TimerWheel(0, Tick, 16);
         int fired = 0;
         for (int i = 0; i < 100; i++)
-            wheel.Arm(new WheelTimer(() => fired++), 10 + i * 37);
+            wheel.Arm(new LoopTimer(() => fired++), 10 + i * 37);
         wheel.Advance(60_000);
         Assert.Equal(100, fired);
     }
@@ -144,14 +144,14 @@ public sealed class TimerWheelTests
         const int Count = 100_000;
         var deadlines = new long[Count];
         var firedAt = new long[Count];
-        var timers = new WheelTimer[Count];
+        var timers = new LoopTimer[Count];
         long now = 0;
         for (int i = 0; i < Count; i++)
         {
             int id = i;
             firedAt[i] = -1;
             deadlines[i] = random.Next(0, 30_000);
-            timers[i] = new WheelTimer(() =>
+            timers[i] = new LoopTimer(() =>
             {
                 Assert.Equal(-1, firedAt[id]);
                 firedAt[id] = now;
@@ -197,7 +197,7 @@ public sealed class TimerWheelTests
         // event that woke it arms a stall timer before the loop advances the wheel.
         long now = Week;
         long firedAt = -1;
-        wheel.Arm(new WheelTimer(() => firedAt = now), now + 10_000);
+        wheel.Arm(new LoopTimer(() => firedAt = now), now + 10_000);
         long visited = wheel.SlotsVisited;
         wheel.Advance(now);
         visited = wheel.SlotsVisited - visited;
@@ -215,7 +215,7 @@ public sealed class TimerWheelTests
         var wheel = new TimerWheel(0, Tick, Slots);
         long now = 0;
         var fired = new Dictionary<string, long>();
-        WheelTimer Timer(string name) => new(() => fired.Add(name, now)); // Add throws if one fires twice
+        LoopTimer Timer(string name) => new(() => fired.Add(name, now)); // Add throws if one fires twice
 
         wheel.Arm(Timer("before"), 50);
         wheel.Arm(Timer("in the gap, first hour"), 3_600_000);
@@ -271,7 +271,7 @@ public sealed class TimerWheelTests
                 int id = timers.Count;
                 timers.Add((now, now + random.Next(0, 20_000)));
                 firedAt.Add(-1);
-                wheel.Arm(new WheelTimer(() =>
+                wheel.Arm(new LoopTimer(() =>
                 {
                     Assert.Equal(-1, firedAt[id]);
                     firedAt[id] = now;
@@ -304,7 +304,7 @@ public sealed class TimerWheelTests
     {
         var wheel = new TimerWheel(0, Tick, 64);
         Assert.Equal(-1, wheel.MillisecondsUntilNextDue(0));
-        wheel.Arm(new WheelTimer(() => { }), 55);
+        wheel.Arm(new LoopTimer(() => { }), 55);
         int wait = wheel.MillisecondsUntilNextDue(0);
         Assert.InRange(wait, 55, 60);
     }

@@ -22,7 +22,7 @@ internal sealed class CounterReportBarrier
     private readonly Mailbox _firstMailbox;
     private readonly Mailbox[] _otherMailboxes;
     private readonly Action _writeReport;
-    private readonly WheelTimer _limit;
+    private readonly LoopTimer _limit;
     private int _answersAwaited;
     private int _reportsRequested;
 
@@ -33,7 +33,7 @@ internal sealed class CounterReportBarrier
         _firstMailbox = firstMailbox;
         _otherMailboxes = otherMailboxes;
         _writeReport = writeReport;
-        _limit = new WheelTimer(WriteRequestedReports);
+        _limit = new LoopTimer(WriteRequestedReports);
     }
 
     /// <summary>The signal: ask every other loop for an answer; the report follows the last one.</summary>

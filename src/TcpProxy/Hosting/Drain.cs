@@ -22,7 +22,7 @@ internal sealed class Drain
     private readonly long _timeoutMs;
     private readonly Action<int, int> _onFinished;
     private readonly string _prefix;
-    private readonly WheelTimer _timer;
+    private readonly LoopTimer _timer;
     private readonly Action _onConnectionClosed;
     private long _startedMs;
     private int _openAtStart;
@@ -38,7 +38,7 @@ internal sealed class Drain
         _timeoutMs = (long)timeout.TotalMilliseconds;
         _prefix = prefix;
         _onFinished = finished;
-        _timer = new WheelTimer(() => AbortRemaining("the drain timeout"));
+        _timer = new LoopTimer(() => AbortRemaining("the drain timeout"));
         _onConnectionClosed = OnConnectionClosed;
     }
 

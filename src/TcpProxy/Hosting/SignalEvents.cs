@@ -11,38 +11,46 @@ namespace TcpProxy.Hosting;
 ///
 /// Preferred (the NativeAOT binary on Linux): a signalfd the reactor watches
 /// like any socket — no handler and no thread; Program.Main blocked the
-/// signals in every thread first (<see cref="SignalMask"/>). Fallback (a
+/// signals in every thread first (<see cref="SignalFd"/>). Fallback (a
 /// framework-dependent build, an in-process test host, macOS): .NET's
-/// PosixSignalRegistration, whose handlers only count the signal and write an
-/// eventfd the loop watches. That runtime runs SIGHUP/SIGUSR1 handlers on
+/// PosixSignalRegistration, whose handlers only post to a <see cref="Mailbox"/>
+/// the loop watches. That runtime runs SIGHUP/SIGUSR1 handlers on
 /// its thread pool, which is why the signalfd comes first.
 /// Either way the loop runs the matching action once per signal received.
 /// </summary>
-public sealed class SignalEvents : IDisposable
+public sealed class SignalEvents : IDisposable, IFdHandler
 {
-    private const int Terminate = 0;
-    private const int HangUp = 1;
-    private const int UserReport = 2;
+    // Delivered in this order when several arrived together: the drain last.
+    private const int HangUp = 0;
+    private const int UserReport = 1;
+    private const int Terminate = 2;
+    private const int Kinds = 3;
 
     private readonly Reactor.Reactor _reactor;
-    private readonly int _fd;
-    private readonly bool _isSignalFd;
-    private readonly int[] _received = new int[3];
-    private readonly PosixSignalRegistration[] _registrations;
+    private readonly int _signalFd = -1;
+    private readonly Mailbox? _mailbox;
+    private readonly PosixSignalRegistration[] _registrations = [];
 
-    private SignalEvents(Reactor.Reactor reactor, int fd, bool isSignalFd)
+    private SignalEvents(Reactor.Reactor reactor, int signalFd)
     {
         _reactor = reactor;
-        _fd = fd;
-        _isSignalFd = isSignalFd;
-        _registrations = isSignalFd
-            ? []
-            : [
-                PosixSignalRegistration.Create(PosixSignal.SIGINT, context => OnSignal(context, Terminate)),
-                PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => OnSignal(context, Terminate)),
-                PosixSignalRegistration.Create(PosixSignal.SIGHUP, context => OnSignal(context, HangUp)),
-                PosixSignalRegistration.Create((PosixSignal)SignalNumbers.SIGUSR1, context => OnSignal(context, UserReport)),
-            ];
+        _signalFd = signalFd;
+    }
+
+    private SignalEvents(Reactor.Reactor reactor, Mailbox mailbox)
+    {
+        _reactor = reactor;
+        _mailbox = mailbox;
+        mailbox.On(HangUp, () => OnHangUp?.Invoke());
+        mailbox.On(UserReport, () => OnUserReport?.Invoke());
+        mailbox.On(Terminate, () => OnTerminate?.Invoke());
+        _registrations =
+        [
+            PosixSignalRegistration.Create(PosixSignal.SIGINT, context => OnSignal(context, Terminate)),
+            PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => OnSignal(context, Terminate)),
+            PosixSignalRegistration.Create(PosixSignal.SIGHUP, context => OnSignal(context, HangUp)),
+            PosixSignalRegistration.Create((PosixSignal)SignalNumbers.SIGUSR1, context => OnSignal(context, UserReport)),
+        ];
     }
 
     /// <summary>SIGTERM or SIGINT (the first starts the drain, the second ends it).</summary>
@@ -55,84 +63,72 @@ public sealed class SignalEvents : IDisposable
     public Action? OnUserReport { get; set; }
 
     /// <summary>"signalfd" or "handlers": how signals reach the loop.</summary>
-    public string Mechanism => _isSignalFd ? "signalfd" : "handlers";
+    public string Mechanism => _mailbox is null ? "signalfd" : "handlers";
 
-    /// <summary>Opens the signalfd (or the eventfd and the handlers); null with a message on failure.</summary>
+    /// <summary>Opens the signalfd (or a mailbox and the handlers); null with a message on failure.</summary>
     public static SignalEvents? Install(Reactor.Reactor reactor, out string? error)
     {
-        int fd = SignalMask.OpenSignalFd();
-        bool isSignalFd = fd >= 0;
-        if (!isSignalFd)
-            fd = Sys.EventFd();
-        int rc = fd < 0 ? fd : reactor.Add(fd, IoEvents.None);
+        error = null;
+        int fd = SignalFd.OpenSignalFd();
+        if (fd < 0)
+        {
+            Mailbox? mailbox = Mailbox.Open(reactor, Kinds, out int errno);
+            if (mailbox is null)
+                error = "cannot create the signal descriptor: " + Errno.Name(errno);
+            return mailbox is null ? null : new SignalEvents(reactor, mailbox);
+        }
+        var signals = new SignalEvents(reactor, fd);
+        int rc = reactor.Add(fd, signals, IoEvents.None);
         if (rc < 0)
         {
-            if (fd >= 0)
-                Sys.Close(fd);
+            Sys.Close(fd);
             error = "cannot create the signal descriptor: " + Errno.Name(-rc);
             return null;
         }
-        error = null;
-        var signals = new SignalEvents(reactor, fd, isSignalFd);
-        reactor.SetCallback(fd, IoEvents.Readable, signals.OnReadable);
+        reactor.Watch(fd, IoEvents.Readable, true);
         return signals;
     }
 
     /// <summary>Acts as if SIGTERM arrived; safe from any thread.</summary>
     public void RaiseTerminate()
     {
-        if (_isSignalFd)
-            SignalMask.SendToThisProcess(SignalMask.SIGTERM);
+        if (_mailbox is null)
+            SignalFd.SendToThisProcess(SignalNumbers.SIGTERM);
         else
-            Raise(Terminate);
-    }
-
-    private void Raise(int kind)
-    {
-        Interlocked.Increment(ref _received[kind]);
-        Sys.EventFdSignal(_fd);
+            _mailbox.Post(Terminate);
     }
 
     private void OnSignal(PosixSignalContext context, int kind)
     {
         // Cancel the default action (process exit, for all four): the loop decides.
         context.Cancel = true;
-        Raise(kind);
+        _mailbox!.Post(kind);
     }
 
-    private void OnReadable()
+    public void OnReadable(int fd)
     {
-        if (_isSignalFd)
-            ReadSignalFd();
-        else
-            Sys.EventFdDrain(_fd);
-        _reactor.ClearReady(_fd, IoEvents.Readable);
-        Deliver(HangUp, OnHangUp);
-        Deliver(UserReport, OnUserReport);
-        Deliver(Terminate, OnTerminate);
-    }
-
-    private void ReadSignalFd()
-    {
+        Span<int> received = stackalloc int[Kinds];
         // Bounded: the kernel keeps one pending instance of each standard signal.
         for (int i = 0; i < 64; i++)
         {
-            int signal = SignalMask.ReadSignal(_fd);
+            int signal = SignalFd.ReadSignal(_signalFd);
             if (signal <= 0)
-                return;
-            int kind = signal switch
-            {
-                SignalMask.SIGHUP => HangUp,
-                SignalMask.SIGUSR1 => UserReport,
-                _ => Terminate,
-            };
-            Interlocked.Increment(ref _received[kind]);
+                break;
+            received[signal == SignalNumbers.SIGHUP ? HangUp : signal == SignalNumbers.SIGUSR1 ? UserReport : Terminate]++;
         }
+        _reactor.ClearReady(_signalFd, IoEvents.Readable);
+        Deliver(received[HangUp], OnHangUp);
+        Deliver(received[UserReport], OnUserReport);
+        Deliver(received[Terminate], OnTerminate);
     }
 
-    private void Deliver(int kind, Action? action)
+    public void OnWritable(int fd)
     {
-        for (int count = Interlocked.Exchange(ref _received[kind], 0); count > 0; count--)
+    }
+
+    private static void Deliver(int count, Action? action)
+    {
+        for (; count > 0; count--)
             action?.Invoke();
     }
 
@@ -140,7 +136,12 @@ public sealed class SignalEvents : IDisposable
     {
         foreach (PosixSignalRegistration registration in _registrations)
             registration.Dispose();
-        _reactor.Remove(_fd);
-        Sys.Close(_fd);
+        if (_mailbox != null)
+        {
+            _mailbox.Dispose();
+            return;
+        }
+        _reactor.Remove(_signalFd);
+        Sys.Close(_signalFd);
     }
 }

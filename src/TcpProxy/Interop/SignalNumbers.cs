@@ -9,6 +9,11 @@ namespace TcpProxy.Interop;
 /// </summary>
 public static class SignalNumbers
 {
+    // The same on Linux and macOS.
+    public const int SIGHUP = 1;
+    public const int SIGINT = 2;
+    public const int SIGTERM = 15;
+
     private const int LinuxSIGUSR1 = 10;
 
     public static int SIGUSR1 => Platform.IsDarwin ? DarwinConstants.SIGUSR1 : LinuxSIGUSR1;

@@ -40,7 +40,7 @@ namespace TcpProxy.Logging;
 /// queued, and that loop is asked once (<see cref="CrossThreadFlush"/>) to
 /// flush it with the rest.
 /// </summary>
-public sealed unsafe class LogWriter : IDisposable
+public sealed unsafe class LogWriter : IDisposable, IFdHandler
 {
     /// <summary>The line a standard-error writer adds after losing lines; {0} is the count.</summary>
     public const string StandardErrorDroppedNotice = "tcpproxy: {0} log lines dropped";
@@ -55,7 +55,6 @@ public sealed unsafe class LogWriter : IDisposable
     private readonly string _droppedNotice;
     private readonly string? _path;
     private readonly bool _ownsFd;
-    private readonly Action _onWritable;
     private readonly System.Threading.Lock _gate = new();
     private int _ownerThread;
     private bool _crossThreadFlushPosted;
@@ -84,7 +83,6 @@ public sealed unsafe class LogWriter : IDisposable
         _path = path;
         _buffer = new LineBuffer(capacityBytes);
         _droppedNotice = droppedNotice;
-        _onWritable = FlushQueued;
     }
 
     /// <summary>Lines lost since start: buffer full, or a write failed.</summary>
@@ -248,7 +246,7 @@ public sealed unsafe class LogWriter : IDisposable
             return;
         // A regular file is never "not writable" to a poller (poll(2) says it always is; epoll
         // refuses it), yet its writes may wait: it is the thread's, whatever the backend.
-        if (Sys.KindOf(_fd, out _) == DescriptorKind.RegularFile || reactor.Add(_fd, IoEvents.Writable) < 0)
+        if (Sys.KindOf(_fd, out _) == DescriptorKind.RegularFile || reactor.Add(_fd, this, IoEvents.Writable) < 0)
         {
             StartFileThread();
             return;
@@ -273,8 +271,7 @@ public sealed unsafe class LogWriter : IDisposable
         _reactor = null;
         _flushRequested = false;
         // Unregister explicitly: the fd stays open, and a later Attach must be able to add it again.
-        reactor.Poller.Unregister(_fd);
-        reactor.Remove(_fd);
+        reactor.Release(_fd);
     }
 
     /// <summary>SIGHUP / logrotate: reopens the same path (file writers only); 0 or -errno. Queued lines go to the new file.</summary>
@@ -370,18 +367,24 @@ public sealed unsafe class LogWriter : IDisposable
 
     // A full buffer may be relieved by a write now, unless the loop knows the fd is not writable.
     // With a flushing thread, only that thread writes.
-    private bool MayWriteNow() => _fileThread == null && (_reactor is not Reactor.Reactor reactor || reactor.IsReady(_fd, IoEvents.Writable));
+    private bool MayWriteNow() => _fileThread == null && (_reactor is not Reactor.Reactor reactor || (reactor.ReadyOf(_fd) & IoEvents.Writable) != 0);
 
     private void RequestFlush()
     {
         if (_flushRequested)
             return;
         _flushRequested = true;
-        _reactor!.SetCallback(_fd, IoEvents.Writable, _onWritable);
+        _reactor!.Watch(_fd, IoEvents.Writable, true);
     }
 
     // The loop's writable callback, and the full-buffer path of WriteLine:
     // writes what it can and keeps the callback and the fd's readiness in step.
+    void IFdHandler.OnReadable(int fd)
+    {
+    }
+
+    void IFdHandler.OnWritable(int fd) => FlushQueued();
+
     private void FlushQueued()
     {
         lock (_gate)
@@ -402,7 +405,7 @@ public sealed unsafe class LogWriter : IDisposable
         {
             // Nothing left: an installed callback on a writable fd would run every iteration.
             _flushRequested = false;
-            reactor.SetCallback(_fd, IoEvents.Writable, null);
+            reactor.Watch(_fd, IoEvents.Writable, false);
         }
     }
 

@@ -19,7 +19,7 @@ internal sealed class AnswerPacing
     public const long WindowMs = 50;
 
     private readonly Reactor.Reactor _reactor;
-    private readonly WheelTimer _windowOver;
+    private readonly LoopTimer _windowOver;
     // At most the endpoint's places: a waiting request holds its connection's place.
     private readonly Queue<MetricsConnection> _waiting = new(MetricsEndpoint.MaxConnections);
     private long _windowStartMs = long.MinValue / 2; // the first answer opens a window
@@ -28,7 +28,7 @@ internal sealed class AnswerPacing
     public AnswerPacing(Reactor.Reactor reactor)
     {
         _reactor = reactor;
-        _windowOver = new WheelTimer(AnswerWaiting);
+        _windowOver = new LoopTimer(AnswerWaiting);
     }
 
     /// <summary>True: answer now. False: the connection waits; its <see cref="MetricsConnection.Answer"/> runs later.</summary>

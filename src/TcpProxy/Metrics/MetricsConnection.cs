@@ -12,7 +12,7 @@ namespace TcpProxy.Metrics;
 /// nothing for long. Until its first byte arrives it is silent, and the
 /// endpoint may close it to make room (<see cref="MetricsEndpoint"/>).
 /// </summary>
-internal sealed unsafe class MetricsConnection : IFaultOwner
+internal sealed unsafe class MetricsConnection : IFaultOwner, IFdHandler
 {
     public const long TimeLimitMs = 5000;
 
@@ -20,7 +20,7 @@ internal sealed unsafe class MetricsConnection : IFaultOwner
     private readonly Reactor.Reactor _reactor;
     private readonly int _fd;
     private readonly byte[] _request = new byte[HttpRequestHead.MaxBytes];
-    private readonly WheelTimer _deadline;
+    private readonly LoopTimer _deadline;
     private int _received;
     private HttpVerdict _verdict;
     private bool _waitingForTurn;
@@ -34,7 +34,7 @@ internal sealed unsafe class MetricsConnection : IFaultOwner
         _reactor = reactor;
         _fd = fd;
         OpenedMs = reactor.NowMs;
-        _deadline = new WheelTimer(reactor.Guarded(this, () => Close(abort: true)));
+        _deadline = new LoopTimer(() => Close(abort: true), owner: this);
     }
 
     // Oldest first, on the endpoint's list: the oldest silent one gives way when a new one needs its place.
@@ -51,17 +51,17 @@ internal sealed unsafe class MetricsConnection : IFaultOwner
     /// <summary>Watches the socket; false if the reactor could not take it (the caller closes the fd).</summary>
     public bool Start()
     {
-        if (_reactor.Add(_fd, IoEvents.Both, this) < 0)
+        if (_reactor.Add(_fd, this, IoEvents.Both, owner: this) < 0)
             return false;
         _reactor.Timers.Arm(_deadline, _reactor.NowMs + TimeLimitMs);
-        _reactor.SetCallback(_fd, IoEvents.Readable, OnReadable);
+        _reactor.Watch(_fd, IoEvents.Readable, true);
         return true;
     }
 
     /// <summary>Reads what has arrived now, without waiting for the loop's event (the endpoint asks before evicting).</summary>
-    public void ReadWaiting() => OnReadable();
+    public void ReadWaiting() => OnReadable(_fd);
 
-    private void OnReadable()
+    public void OnReadable(int fd)
     {
         // Bounded: each pass reads into what is left of a 4 KiB buffer, or stops.
         while (_response == null && !_waitingForTurn)
@@ -95,7 +95,7 @@ internal sealed unsafe class MetricsConnection : IFaultOwner
     {
         _verdict = verdict;
         _waitingForTurn = true;
-        _reactor.SetCallback(_fd, IoEvents.Readable, null);
+        _reactor.Watch(_fd, IoEvents.Readable, false);
         if (_endpoint.Pacing.TakeTurn(this))
             Answer();
     }
@@ -114,10 +114,10 @@ internal sealed unsafe class MetricsConnection : IFaultOwner
             _ => HttpResponse.BadRequest,
         };
         _length = verdict == HttpVerdict.MetricsHeadersOnly ? headLength : _response.Length;
-        _reactor.SetCallback(_fd, IoEvents.Writable, OnWritable);
+        _reactor.Watch(_fd, IoEvents.Writable, true);
     }
 
-    private void OnWritable()
+    public void OnWritable(int fd)
     {
         while (_sent < _length)
         {

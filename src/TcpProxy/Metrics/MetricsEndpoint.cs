@@ -24,7 +24,7 @@ namespace TcpProxy.Metrics;
 /// Answers are paced (<see cref="AnswerPacing"/>, 100 a second), so scrapers
 /// however many and fast take a bounded share of the loop.
 /// </summary>
-public sealed class MetricsEndpoint : IDisposable, IFaultOwner
+public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
 {
     public const int MaxConnections = 16;
     // A scraper speaks a round trip after its accept; the margin is for a client host that is busy.
@@ -34,7 +34,7 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
     private readonly ProxyContext _context;
     private readonly int _fd;
     private readonly ScrapeCache _cache;
-    private readonly WheelTimer _graceOver;
+    private readonly LoopTimer _graceOver;
     private MetricsConnection? _oldest;
     private MetricsConnection? _newest;
     private int _open;
@@ -47,7 +47,7 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
         _fd = fd;
         Address = address;
         _cache = new ScrapeCache(() => ProxyMetrics.Render(AllReactors ?? [_context]));
-        _graceOver = new WheelTimer(context.Reactor.Guarded(this, Resume));
+        _graceOver = new LoopTimer(Resume, owner: this);
         Pacing = new AnswerPacing(context.Reactor);
     }
 
@@ -83,13 +83,13 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
                 SocketAddress bound = default;
                 Sys.GetSocketName(fd, ref bound);
                 var endpoint = new MetricsEndpoint(context, fd, bound);
-                rc = context.Reactor.Add(fd, IoEvents.Readable, endpoint);
+                rc = context.Reactor.Add(fd, endpoint, IoEvents.Readable, owner: endpoint);
                 if (rc < 0)
                 {
                     Sys.Close(fd);
                     continue;
                 }
-                context.Reactor.SetCallback(fd, IoEvents.Readable, endpoint.OnAcceptable);
+                context.Reactor.Watch(fd, IoEvents.Readable, true);
                 error = null;
                 return endpoint;
             }
@@ -109,7 +109,11 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
     public void OnFault(Exception exception) =>
         _context.Log.Info("metrics endpoint: internal error (" + ProxyContext.DescribeFault(exception) + ")");
 
-    private void OnAcceptable()
+    public void OnWritable(int fd)
+    {
+    }
+
+    public void OnReadable(int listening)
     {
         for (int i = 0; i < AcceptBudget; i++)
         {
@@ -168,7 +172,7 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
     private void Pause()
     {
         _paused = true;
-        _context.Reactor.SetCallback(_fd, IoEvents.Readable, null);
+        _context.Reactor.Watch(_fd, IoEvents.Readable, false);
     }
 
     private void Resume()
@@ -177,7 +181,7 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner
             return;
         _paused = false;
         _context.Reactor.Timers.Cancel(_graceOver);
-        _context.Reactor.SetCallback(_fd, IoEvents.Readable, OnAcceptable);
+        _context.Reactor.Watch(_fd, IoEvents.Readable, true);
     }
 
     private void Append(MetricsConnection connection)

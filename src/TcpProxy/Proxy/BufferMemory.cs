@@ -16,7 +16,7 @@ namespace TcpProxy.Proxy;
 /// for a second (queues that empty and fill again under load stay one episode).
 /// Free blocks that stay unused for a trim interval give their pages back.
 /// </summary>
-internal sealed unsafe class BufferMemory : WheelTimer
+internal sealed unsafe class BufferMemory : LoopTimer
 {
     // Blocks kept warm beyond those in use, and how often idle ones are trimmed.
     private const int KeepResidentBlocks = 64;
@@ -31,14 +31,15 @@ internal sealed unsafe class BufferMemory : WheelTimer
     private long _waitsThisEpisode;
     private long _episodeStartMs;
     private long _lastWaitMs;
-    private readonly WheelTimer _episodeEnd;
+    private readonly LoopTimer _episodeEnd;
 
     public BufferMemory(int blockSize, long memoryLimit, Reactor.Reactor reactor, Log log)
+        : base(owner: null)
     {
         _pool = new BufferPool(blockSize, memoryLimit);
         _reactor = reactor;
         _log = log;
-        _episodeEnd = new WheelTimer(OnEpisodeQuiet);
+        _episodeEnd = new LoopTimer(OnEpisodeQuiet);
     }
 
     public BufferPool Pool => _pool;

@@ -83,7 +83,7 @@ internal sealed unsafe partial class Direction
     /// </summary>
     private bool SpliceNextChunk()
     {
-        if (!_ring.IsEmpty || _context.Reactor.UrgentPending(_source))
+        if (!_ring.IsEmpty || (_context.Reactor.ReadyOf(_source) & IoEvents.Urgent) != 0)
             return false;
         if (_inPipe > 0)
             return !_pipeOutOfSlots;

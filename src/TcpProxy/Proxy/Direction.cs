@@ -14,14 +14,14 @@ namespace TcpProxy.Proxy;
 /// The ring borrows a block from the context's <see cref="BufferMemory"/>
 /// only while it holds data and gives it back the moment it drains, so an
 /// idle direction holds no buffer. The direction is its own stall timer (an
-/// intrusive <see cref="WheelTimer"/>) and is reused with its pooled pair.
+/// intrusive <see cref="LoopTimer"/>) and is reused with its pooled pair.
 ///
 /// In splice mode a chunk goes source → pipe → sink with splice(2) instead,
 /// never through user space (Direction.Splice.cs). The buffer is then the
 /// pipe, with the same high-water mark counted in bytes by the direction; the
 /// ring and the pipe are never both non-empty, so no byte overtakes another.
 /// </summary>
-internal sealed unsafe partial class Direction : WheelTimer
+internal sealed unsafe partial class Direction : LoopTimer
 {
     // Reads per callback before yielding to other fds (libuv uses 32 for the same reason).
     private const int ReadBudget = 16;
@@ -53,6 +53,7 @@ internal sealed unsafe partial class Direction : WheelTimer
     internal bool IsWaitingForBuffer;
 
     public Direction(ProxyPair pair, ProxyContext context, bool isUpstream)
+        : base(owner: pair)
     {
         _pair = pair;
         _context = context;
@@ -207,7 +208,7 @@ internal sealed unsafe partial class Direction : WheelTimer
             // A short read emptied the socket: the next edge will say when there
             // is more — unless the peer's FIN came with this data, which raises none,
             // or the read stopped at an urgent mark with more queued behind it.
-            bool drained = n < firstLength + secondLength && !_context.Reactor.PeerHungUp(_source) && !_context.Reactor.UrgentPending(_source);
+            bool drained = n < firstLength + secondLength && (_context.Reactor.ReadyOf(_source) & (IoEvents.HangUp | IoEvents.Urgent)) == 0;
             if (drained)
                 _context.Reactor.ClearReady(_source, IoEvents.Readable);
             return Flush() && !drained;
@@ -400,18 +401,6 @@ internal sealed unsafe partial class Direction : WheelTimer
     }
 
     protected internal override void Fire()
-    {
-        try
-        {
-            OnStallTimer();
-        }
-        catch (Exception exception)
-        {
-            _context.Reactor.ReportTimerFault(_pair, exception);
-        }
-    }
-
-    private void OnStallTimer()
     {
         if (Buffered == 0)
             return;

@@ -22,15 +22,14 @@ namespace TcpProxy.Proxy;
 /// With several reactors each has a listener of its own on the same address
 /// and port (SO_REUSEPORT): the kernel spreads clients over them.
 /// </summary>
-public sealed class Listener : IDisposable, IFaultOwner
+public sealed class Listener : IDisposable, IFaultOwner, IFdHandler
 {
     private const int AcceptBudget = 64;
     private const int DescriptorPauseMs = 100;
 
     private readonly ProxyContext _context;
     private readonly int _fd;
-    private readonly Action _onReadable;
-    private readonly WheelTimer _resumeTimer;
+    private readonly LoopTimer _resumeTimer;
     private readonly Action _onConnectionClosed;
     // Out of descriptors: until a spare can be held again.
     private bool _paused;
@@ -47,8 +46,7 @@ public sealed class Listener : IDisposable, IFaultOwner
         _context = context;
         _fd = fd;
         Address = boundAddress;
-        _onReadable = OnReadable;
-        _resumeTimer = new WheelTimer(context.Reactor.Guarded(this, TryResume));
+        _resumeTimer = new LoopTimer(TryResume, owner: this);
         _onConnectionClosed = TryResume;
     }
 
@@ -102,7 +100,7 @@ public sealed class Listener : IDisposable, IFaultOwner
                 SocketAddress bound = default;
                 Sys.GetSocketName(fd, ref bound);
                 var listener = new Listener(context, fd, bound);
-                rc = context.Reactor.Add(fd, IoEvents.Readable, listener);
+                rc = context.Reactor.Add(fd, listener, IoEvents.Readable, owner: listener);
                 if (rc == 0)
                 {
                     // Failing here is not fatal: the first accept retries and pauses instead.
@@ -177,7 +175,7 @@ public sealed class Listener : IDisposable, IFaultOwner
             return;
         _accepting = accepting;
         // The edge state is kept while paused: resuming accepts what waited in the backlog at once.
-        _context.Reactor.SetCallback(_fd, IoEvents.Readable, accepting ? _onReadable : null);
+        _context.Reactor.Watch(_fd, IoEvents.Readable, accepting);
         if (!accepting && !_paused)
         {
             _context.Counters.AcceptPauses++;
@@ -187,7 +185,11 @@ public sealed class Listener : IDisposable, IFaultOwner
         }
     }
 
-    private void OnReadable()
+    public void OnWritable(int fd)
+    {
+    }
+
+    public void OnReadable(int listening)
     {
         if (!_context.DescriptorReserve.TryAcquire() && !(_context.CloseIdlePipes() && _context.DescriptorReserve.TryAcquire()))
         {

@@ -31,7 +31,7 @@ public sealed class ProxyContext
         if (Splice != SpliceMode.Off)
         {
             Pipes = new PipePool(options.BufferSize);
-            _pipeReaper = new WheelTimer(ReapIdlePipes);
+            _pipeReaper = new LoopTimer(ReapIdlePipes);
         }
         // Read on every chunk a direction copies or splices: decided once.
         AutoSplice = Splice == SpliceMode.Auto && Pipes != null;
@@ -39,7 +39,7 @@ public sealed class ProxyContext
 
     // Idle pipes not taken for this long are closed: descriptors come back once bulk traffic stops.
     private const long PipeIdleMs = 1_000;
-    private readonly WheelTimer? _pipeReaper;
+    private readonly LoopTimer? _pipeReaper;
 
     /// <summary>A direction gave its pipe back: make sure pipes left idle get closed.</summary>
     internal void PipeReturned()

@@ -40,8 +40,6 @@ internal sealed partial class ProxyPair
         }
     }
 
-    internal void ReportTimerFault(Exception exception) => _context.Reactor.ReportTimerFault(this, exception);
-
     private void TryNextAddress()
     {
         SocketAddress[] destinations = _context.Destinations;
@@ -69,7 +67,7 @@ internal sealed partial class ProxyPair
                 rc = Sys.Connect(fd, destination);
             if (rc == 0 || rc == -Errno.EINPROGRESS)
             {
-                int added = _context.Reactor.Add(fd, IoEvents.None, this, this);
+                int added = _context.Reactor.Add(fd, this, IoEvents.None, owner: this);
                 if (added == 0)
                 {
                     _server = fd;

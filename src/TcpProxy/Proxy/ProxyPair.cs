@@ -86,7 +86,7 @@ internal sealed partial class ProxyPair : ClientConnection, IFdHandler
         _downstream.Open(_server, _client);
         if (_proxyHeader != null)
             _upstream.Preload(_proxyHeader);
-        int rc = reactor.Add(_client, IoEvents.Both, this, this);
+        int rc = reactor.Add(_client, this, IoEvents.Both, owner: this);
         if (rc < 0)
         {
             Close(CloseReason.Reset, -rc, "cannot watch client", abort: true);

@@ -13,7 +13,7 @@ namespace TcpProxy.Reactor;
 /// progress, the connection limit freeing up, log flushes): each costs one
 /// write(2), nothing on the data path.
 /// </summary>
-public sealed class Mailbox : IDisposable, IFaultOwner
+public sealed class Mailbox : IDisposable, IFaultOwner, IFdHandler
 {
     private readonly Reactor _reactor;
     private readonly int _fd;
@@ -36,18 +36,21 @@ public sealed class Mailbox : IDisposable, IFaultOwner
     public static Mailbox? Open(Reactor reactor, int kinds, out int errno)
     {
         int fd = Sys.EventFd();
-        int rc = fd < 0 ? fd : reactor.Add(fd, IoEvents.None);
+        if (fd < 0)
+        {
+            errno = -fd;
+            return null;
+        }
+        var mailbox = new Mailbox(reactor, fd, kinds);
+        int rc = reactor.Add(fd, mailbox, IoEvents.None, owner: mailbox);
         if (rc < 0)
         {
-            if (fd >= 0)
-                Sys.Close(fd);
+            Sys.Close(fd);
             errno = -rc;
             return null;
         }
         errno = 0;
-        var mailbox = new Mailbox(reactor, fd, kinds);
-        reactor.SetOwner(fd, mailbox);
-        reactor.SetCallback(fd, IoEvents.Readable, mailbox.OnReadable);
+        reactor.Watch(fd, IoEvents.Readable, true);
         return mailbox;
     }
 
@@ -63,7 +66,7 @@ public sealed class Mailbox : IDisposable, IFaultOwner
             Sys.EventFdSignal(_fd);
     }
 
-    private void OnReadable()
+    public void OnReadable(int fd)
     {
         // Drained before the counters are read: a post after this point makes a new edge.
         Sys.EventFdDrain(_fd);
@@ -82,6 +85,10 @@ public sealed class Mailbox : IDisposable, IFaultOwner
                 }
             }
         }
+    }
+
+    public void OnWritable(int fd)
+    {
     }
 
     public void OnFault(Exception exception) => Fault?.Invoke(exception);

@@ -6,8 +6,8 @@ namespace TcpProxy.Reactor;
 /// <summary>
 /// The event loop: one thread, a callback table indexed by fd (Redis ae's
 /// events[fd]), a timer wheel, and a poller backend. libasync's API in C#:
-/// <see cref="SetCallback"/> is fdcb(fd, sel, cb) — null removes the callback —
-/// <see cref="Timers"/> is timecb, <see cref="Run"/> is amain.
+/// <see cref="Add"/> registers an fd with its handler, <see cref="Watch"/> is
+/// fdcb(fd, sel, on/off), <see cref="Timers"/> is timecb, <see cref="Run"/> is amain.
 ///
 /// Backends are edge-triggered, so the table remembers per fd what is ready
 /// until a handler reports EAGAIN (<see cref="ClearReady"/>). A callback runs
@@ -15,9 +15,9 @@ namespace TcpProxy.Reactor;
 /// ready and wanted (its per-call budget ran out) is queued to run again after
 /// the other ready fds, which keeps one busy socket from starving the rest.
 ///
-/// No exception escapes a callback into the loop: each runs inside a
-/// try/catch (free while nothing throws), and what it throws goes to the
-/// fd's <see cref="IFaultOwner"/>. A fault with no owner, or whose owner
+/// No exception escapes a callback into the loop: each fd callback and each
+/// timer runs inside a try/catch (free while nothing throws), and what it
+/// throws goes to the fd's or the timer's <see cref="IFaultOwner"/>. A fault with no owner, or whose owner
 /// fails in turn, is reported to <see cref="UnownedFault"/> and the fd forgotten.
 /// </summary>
 public sealed class Reactor : IDisposable, IInterestTable
@@ -44,7 +44,7 @@ public sealed class Reactor : IDisposable, IInterestTable
         public IoEvents Ready;
         // The directions whose callback is on (fdcb's "is a callback set").
         public IoEvents Wanted;
-        // Who handles the events: a pair, or the DelegateHandler of SetCallback.
+        // Who handles the events: a pair, a listener, a mailbox...
         public IFdHandler? Handler;
         public IFaultOwner? Owner;
         // 24 bytes: the table holds an entry per fd number up to the highest in use.
@@ -55,18 +55,17 @@ public sealed class Reactor : IDisposable, IInterestTable
         _poller = poller;
         poller.Attach(this);
         NowMs = ReadClockMs();
-        Timers = new TimerWheel(NowMs);
+        Timers = new TimerWheel(NowMs, onFault: (timer, exception) => ReportFault(-1, timer.Owner, exception));
     }
 
-    public IPoller Poller => _poller;
-
+    /// <summary>timecb: arm and cancel <see cref="LoopTimer"/>s; what a timer throws goes to its owner.</summary>
     public TimerWheel Timers { get; }
 
     /// <summary>Monotonic milliseconds, read once per loop iteration (libuv's uv_now).</summary>
     public long NowMs { get; private set; }
 
     /// <summary>Keeps the garbage of logs and scrapes from piling up between collections; checked once per iteration of <see cref="Run"/>.</summary>
-    public GarbageBudget Garbage { get; } = new();
+    internal GarbageBudget Garbage { get; } = new();
 
     /// <summary>Callbacks (fd or timer) that threw since start.</summary>
     public long Faults { get; private set; }
@@ -75,12 +74,14 @@ public sealed class Reactor : IDisposable, IInterestTable
     public Action<Exception>? UnownedFault { get; set; }
 
     /// <summary>
-    /// Starts watching fd. <paramref name="assumeReady"/> says which directions
-    /// to treat as ready before the first event: a fresh connected socket is
-    /// optimistically both (the first syscall tells the truth), a connecting one neither.
-    /// <paramref name="owner"/> answers for its callbacks' faults. Returns 0 or -errno.
+    /// Starts watching fd, its events going to <paramref name="handler"/>;
+    /// no direction is wanted until <see cref="Watch"/> turns it on.
+    /// <paramref name="assumeReady"/> says which directions to treat as ready
+    /// before the first event: a fresh connected socket is optimistically both
+    /// (the first syscall tells the truth), a connecting one neither.
+    /// <paramref name="owner"/> answers for the handler's faults. Returns 0 or -errno.
     /// </summary>
-    public int Add(int fd, IoEvents assumeReady, IFaultOwner? owner = null, IFdHandler? handler = null)
+    public int Add(int fd, IFdHandler handler, IoEvents assumeReady, IFaultOwner? owner = null)
     {
         EnsureCapacity(fd);
         ref FdEntry entry = ref _table[fd];
@@ -92,18 +93,17 @@ public sealed class Reactor : IDisposable, IInterestTable
         return 0;
     }
 
-    /// <summary>Hands fd over to a new owner (a connector's server socket to its pair).</summary>
-    public void SetOwner(int fd, IFaultOwner owner) => _table[fd].Owner = owner;
+    /// <summary>For tests that inject a fault into a registered fd's callbacks: its owner stays.</summary>
+    internal void ReplaceHandler(int fd, IFdHandler handler) => _table[fd].Handler = handler;
 
     /// <summary>
-    /// fdcb for fds registered with an <see cref="IFdHandler"/>: turns one
-    /// direction's callback on or off. Costs no syscall (edge-triggered
-    /// registration for both directions stays as it is).
+    /// fdcb: turns one direction's callback on or off. Costs no syscall
+    /// (edge-triggered registration for both directions stays as it is).
     /// </summary>
     public void Watch(int fd, IoEvents direction, bool on)
     {
         ref FdEntry entry = ref _table[fd];
-        Debug.Assert(entry.Registered && entry.Handler != null, "Watch on an fd without a handler");
+        Debug.Assert(entry.Registered, "Watch on an fd that is not registered");
         if (!on)
         {
             entry.Wanted &= ~direction;
@@ -113,22 +113,6 @@ public sealed class Reactor : IDisposable, IInterestTable
         if ((entry.Ready & direction) != 0)
             Enqueue(fd, ref entry);
     }
-
-    /// <summary>
-    /// Wraps a timer callback so that what it throws goes to its owner, like an
-    /// fd callback's. One delegate per timer, made when the timer is.
-    /// </summary>
-    public Action Guarded(IFaultOwner owner, Action callback) => () =>
-    {
-        try
-        {
-            callback();
-        }
-        catch (Exception exception)
-        {
-            ReportFault(-1, owner, exception);
-        }
-    };
 
     /// <summary>
     /// Forgets fd before the caller closes it. close() itself removes an fd
@@ -141,46 +125,26 @@ public sealed class Reactor : IDisposable, IInterestTable
         entry = new FdEntry { Generation = entry.Generation };
     }
 
-    /// <summary>fdcb: installs (or with null removes) the callback for one direction of fd.</summary>
-    public void SetCallback(int fd, IoEvents direction, Action? callback)
+    /// <summary>Stops watching an fd the caller keeps open (stderr handed back): the poller must be told, close() will not.</summary>
+    public void Release(int fd)
     {
-        ref FdEntry entry = ref _table[fd];
-        Debug.Assert(entry.Registered, "SetCallback on an fd that is not registered");
-        Debug.Assert(entry.Handler is null or DelegateHandler, "SetCallback on an fd registered with a handler object");
-        if (entry.Handler is not DelegateHandler callbacks)
-        {
-            if (callback == null)
-                return;
-            callbacks = new DelegateHandler();
-            entry.Handler = callbacks;
-        }
-        if (direction == IoEvents.Readable)
-            callbacks.Readable = callback;
-        else
-            callbacks.Writable = callback;
-        if (callback == null)
-        {
-            entry.Wanted &= ~direction;
-            return;
-        }
-        entry.Wanted |= direction;
-        if ((entry.Ready & direction) != 0)
-            Enqueue(fd, ref entry);
+        _poller.Unregister(fd);
+        Remove(fd);
     }
 
-    public bool IsReady(int fd, IoEvents direction) => (_table[fd].Ready & direction) != 0;
-
-    /// <summary>Whether the peer of fd was seen closing or resetting (sticky until fd is removed).</summary>
-    public bool PeerHungUp(int fd) => (_table[fd].Ready & IoEvents.HangUp) != 0;
-
-    /// <summary>Whether urgent data was signalled on fd and no read has seen EAGAIN since.</summary>
-    public bool UrgentPending(int fd) => (_table[fd].Ready & IoEvents.Urgent) != 0;
+    /// <summary>
+    /// What is known of fd: the directions ready until a handler saw EAGAIN,
+    /// <see cref="IoEvents.HangUp"/> once the peer was seen closing or
+    /// resetting (sticky until fd is removed), <see cref="IoEvents.Urgent"/>
+    /// while urgent data was signalled and no read has seen EAGAIN since.
+    /// </summary>
+    public IoEvents ReadyOf(int fd) => _table[fd].Ready;
 
     /// <summary>A handler saw EAGAIN (or a short read or write): wait for the next edge.</summary>
     public void ClearReady(int fd, IoEvents direction) => _table[fd].Ready &= ~direction;
 
     /// <summary>For level-triggered backends: the directions of a live registration that are wanted and not known ready.</summary>
-    public bool TryGetInterest(ulong token, out IoEvents interest)
+    bool IInterestTable.TryGetInterest(ulong token, out IoEvents interest)
     {
         int fd = (int)(uint)token;
         if ((uint)fd >= (uint)_table.Length || _table[fd].Generation != (uint)(token >> 32) || !_table[fd].Registered)
@@ -236,15 +200,7 @@ public sealed class Reactor : IDisposable, IInterestTable
             Dispatch(fd, generation);
         }
         RunPending();
-        try
-        {
-            Timers.Advance(NowMs);
-        }
-        catch (Exception exception)
-        {
-            // A timer nobody guarded; the wheel unlinks a timer before firing it, so it stays sound.
-            ReportFault(-1, null, exception);
-        }
+        Timers.Advance(NowMs);
         return 0;
     }
 
@@ -284,9 +240,6 @@ public sealed class Reactor : IDisposable, IInterestTable
             ReportFault(fd, owner, exception);
         }
     }
-
-    /// <summary>For intrusive timers (<see cref="WheelTimer"/> subclasses): hands what their Fire threw to their owner.</summary>
-    public void ReportTimerFault(IFaultOwner owner, Exception exception) => ReportFault(-1, owner, exception);
 
     private void ReportFault(int fd, IFaultOwner? owner, Exception exception)
     {

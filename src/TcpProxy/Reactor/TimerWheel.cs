@@ -18,11 +18,13 @@ public sealed class TimerWheel
     private readonly int _mask;
     // Slots 0..n-1, then one list of timers found due and waiting to fire:
     // callbacks may cancel any of them, which must unlink from there too.
-    private readonly WheelTimer?[] _lists;
+    private readonly LoopTimer?[] _lists;
     private readonly int _firingList;
     private long _nextTick;
+    private readonly Action<LoopTimer, Exception>? _onFault;
 
-    public TimerWheel(long nowMs, int tickMs = 10, int slotCount = 1024)
+    /// <summary><paramref name="onFault"/> hears what a timer threw (the wheel goes on firing the others); without it, the exception propagates.</summary>
+    public TimerWheel(long nowMs, int tickMs = 10, int slotCount = 1024, Action<LoopTimer, Exception>? onFault = null)
     {
         if (tickMs <= 0)
             throw new ArgumentOutOfRangeException(nameof(tickMs));
@@ -30,9 +32,10 @@ public sealed class TimerWheel
             throw new ArgumentOutOfRangeException(nameof(slotCount), "must be a power of two");
         _tickMs = tickMs;
         _mask = slotCount - 1;
-        _lists = new WheelTimer?[slotCount + 1];
+        _lists = new LoopTimer?[slotCount + 1];
         _firingList = slotCount;
         _nextTick = nowMs / tickMs;
+        _onFault = onFault;
     }
 
     public int TickMs => _tickMs;
@@ -43,7 +46,7 @@ public sealed class TimerWheel
     internal long SlotsVisited { get; private set; }
 
     /// <summary>Arms the timer for deadlineMs, or moves its deadline if it is armed already.</summary>
-    public void Arm(WheelTimer timer, long deadlineMs)
+    public void Arm(LoopTimer timer, long deadlineMs)
     {
         long dueTick = Math.Max(CeilingTick(deadlineMs), _nextTick);
         timer.DeadlineMs = deadlineMs;
@@ -58,7 +61,7 @@ public sealed class TimerWheel
         Link(timer, (int)(dueTick & _mask));
     }
 
-    public void Cancel(WheelTimer timer)
+    public void Cancel(LoopTimer timer)
     {
         if (timer.IsArmed)
             Unlink(timer);
@@ -129,13 +132,13 @@ public sealed class TimerWheel
     private void CollectDue(int slot, long targetTick)
     {
         SlotsVisited++;
-        WheelTimer? timer = _lists[slot];
+        LoopTimer? timer = _lists[slot];
         _lists[slot] = null;
         while (timer != null)
         {
-            WheelTimer? next = timer.Next;
+            LoopTimer? next = timer.Next;
             timer.Next = timer.Previous = null;
-            timer.List = WheelTimer.Unlinked;
+            timer.List = LoopTimer.Unlinked;
             ArmedCount--;
             long dueTick = Math.Max(CeilingTick(timer.DeadlineMs), timer.DueTick);
             if (dueTick <= targetTick)
@@ -153,16 +156,29 @@ public sealed class TimerWheel
 
     private void FireCollected()
     {
-        while (_lists[_firingList] is WheelTimer timer)
+        while (_lists[_firingList] is LoopTimer timer)
         {
             Unlink(timer);
-            timer.Fire();
+            if (_onFault is null)
+            {
+                timer.Fire();
+                continue;
+            }
+            try
+            {
+                timer.Fire();
+            }
+            catch (Exception exception)
+            {
+                // Unlinked before it fired, so the wheel stays sound; the other due timers still fire.
+                _onFault(timer, exception);
+            }
         }
     }
 
-    private void Link(WheelTimer timer, int list)
+    private void Link(LoopTimer timer, int list)
     {
-        WheelTimer? head = _lists[list];
+        LoopTimer? head = _lists[list];
         timer.Previous = null;
         timer.Next = head;
         if (head != null)
@@ -172,7 +188,7 @@ public sealed class TimerWheel
         ArmedCount++;
     }
 
-    private void Unlink(WheelTimer timer)
+    private void Unlink(LoopTimer timer)
     {
         if (timer.Previous != null)
             timer.Previous.Next = timer.Next;
@@ -181,7 +197,7 @@ public sealed class TimerWheel
         if (timer.Next != null)
             timer.Next.Previous = timer.Previous;
         timer.Next = timer.Previous = null;
-        timer.List = WheelTimer.Unlinked;
+        timer.List = LoopTimer.Unlinked;
         ArmedCount--;
     }
 }

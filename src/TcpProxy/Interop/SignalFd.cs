@@ -18,14 +18,8 @@ namespace TcpProxy.Interop;
 /// point declines and the handlers are the way (Interop/Linux/LinuxSignals.cs
 /// holds the Linux half, so no Tmds.LibC type is touched on a Mac).
 /// </summary>
-public static class SignalMask
+public static class SignalFd
 {
-    // Linux numbers: the signalfd path exists on Linux only.
-    public const int SIGHUP = 1;
-    public const int SIGINT = 2;
-    public const int SIGUSR1 = 10;
-    public const int SIGTERM = 15;
-
     /// <summary>Blocks the proxy's signals in this thread and the finalizer thread (Linux only; else a no-op).</summary>
     public static void BlockInEveryThread()
     {
