@@ -26,8 +26,8 @@ public sealed class BufferMemoryShareTests
         };
         using ProxyServer server = ProxyServer.Create(options, new Log(LogLevel.Quiet, writer: null), out string? error)
             ?? throw new System.InvalidOperationException(error);
-        Assert.Equal(reactors, server.Contexts.Count);
-        foreach (ProxyContext context in server.Contexts)
-            Assert.Equal(perLoop, context.BufferPool.MemoryLimit);
+        Assert.Equal(reactors, server.Loops.Count);
+        foreach (LoopParts loop in server.Loops)
+            Assert.Equal(perLoop, loop.BufferPool.MemoryLimit);
     }
 }

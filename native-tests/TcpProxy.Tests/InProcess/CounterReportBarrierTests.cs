@@ -24,11 +24,11 @@ public sealed class CounterReportBarrierTests : IDisposable
 
     public CounterReportBarrierTests()
     {
-        _firstMailbox = Mailbox.Open(_first, ReactorLoop.MessageKinds, out int errno) ?? throw new InvalidOperationException("mailbox: " + errno);
-        _secondMailbox = Mailbox.Open(_second, ReactorLoop.MessageKinds, out errno) ?? throw new InvalidOperationException("mailbox: " + errno);
+        _firstMailbox = Mailbox.Open(_first, LoopMessages.Count, out int errno) ?? throw new InvalidOperationException("mailbox: " + errno);
+        _secondMailbox = Mailbox.Open(_second, LoopMessages.Count, out errno) ?? throw new InvalidOperationException("mailbox: " + errno);
         _barrier = new CounterReportBarrier(_first, _firstMailbox, [_secondMailbox], () => _reports++);
-        _secondMailbox.On(ReactorLoop.ReportAskMessage, _barrier.Answer);
-        _firstMailbox.On(ReactorLoop.ReportAnswerMessage, _barrier.Answered);
+        _secondMailbox.On((int)LoopMessage.ReportAsk, _barrier.Answer);
+        _firstMailbox.On((int)LoopMessage.ReportAnswer, _barrier.Answered);
     }
 
     [Fact]

@@ -4,7 +4,7 @@ using TcpProxy.Reactor;
 namespace TcpProxy.Hosting;
 
 /// <summary>
-/// SIGUSR1 with several reactors: the report is written once every other
+/// SIGUSR1: with several reactors the report is written once every other
 /// loop has answered a mailbox message, so it counts everything those loops
 /// did before the signal. Another loop counts a byte or a close right after
 /// the send or shutdown a client sees, in the same callback; it answers only
@@ -19,15 +19,15 @@ internal sealed class CounterReportBarrier
     private const int AnswerLimitMs = 1000;
 
     private readonly Reactor.Reactor _firstReactor;
-    private readonly Mailbox _firstMailbox;
+    private readonly Mailbox? _firstMailbox;
     private readonly Mailbox[] _otherMailboxes;
     private readonly Action _writeReport;
     private readonly LoopTimer _limit;
     private int _answersAwaited;
     private int _reportsRequested;
 
-    /// <summary>Loop 0's reactor and mailbox, the other loops' mailboxes, and what writes one report.</summary>
-    public CounterReportBarrier(Reactor.Reactor firstReactor, Mailbox firstMailbox, Mailbox[] otherMailboxes, Action writeReport)
+    /// <summary>Loop 0's reactor and mailbox (none with one loop), the other loops' mailboxes, and what writes one report.</summary>
+    public CounterReportBarrier(Reactor.Reactor firstReactor, Mailbox? firstMailbox, Mailbox[] otherMailboxes, Action writeReport)
     {
         _firstReactor = firstReactor;
         _firstMailbox = firstMailbox;
@@ -40,15 +40,20 @@ internal sealed class CounterReportBarrier
     public void Request()
     {
         _reportsRequested++;
+        if (_otherMailboxes.Length == 0)
+        {
+            WriteRequestedReports();
+            return;
+        }
         _answersAwaited += _otherMailboxes.Length;
         foreach (Mailbox mailbox in _otherMailboxes)
-            mailbox.Post(ReactorLoop.ReportAskMessage);
+            mailbox.Post((int)LoopMessage.ReportAsk);
         if (!_limit.IsArmed)
             _firstReactor.Timers.Arm(_limit, _firstReactor.NowMs + AnswerLimitMs);
     }
 
     /// <summary>On another loop, between its callbacks: everything it counted so far is visible to loop 0.</summary>
-    public void Answer() => _firstMailbox.Post(ReactorLoop.ReportAnswerMessage);
+    public void Answer() => _firstMailbox!.Post((int)LoopMessage.ReportAnswer);
 
     /// <summary>On loop 0: one loop's answer arrived (one left over from a report written at the limit is ignored).</summary>
     public void Answered()

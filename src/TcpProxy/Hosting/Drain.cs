@@ -1,5 +1,6 @@
 using System;
 using System.Globalization;
+using TcpProxy.Logging;
 using TcpProxy.Proxy;
 using TcpProxy.Reactor;
 
@@ -17,7 +18,9 @@ namespace TcpProxy.Hosting;
 /// </summary>
 internal sealed class Drain
 {
-    private readonly ProxyContext _context;
+    private readonly Reactor.Reactor _reactor;
+    private readonly ConnectionTracker _connections;
+    private readonly Log _log;
     private readonly IDisposable _listener;
     private readonly long _timeoutMs;
     private readonly Action<int, int> _onFinished;
@@ -31,9 +34,11 @@ internal sealed class Drain
 
     /// <param name="finished">Called once, on the loop, with how many clients finished and how many were aborted.</param>
     /// <param name="prefix">Put before each line: "" with one reactor, "reactor 1: " with several.</param>
-    public Drain(ProxyContext context, IDisposable listener, TimeSpan timeout, string prefix, Action<int, int> finished)
+    public Drain(Reactor.Reactor reactor, ConnectionTracker connections, IDisposable listener, TimeSpan timeout, string prefix, Action<int, int> finished)
     {
-        _context = context;
+        _reactor = reactor;
+        _connections = connections;
+        _log = connections.Log;
         _listener = listener;
         _timeoutMs = (long)timeout.TotalMilliseconds;
         _prefix = prefix;
@@ -56,11 +61,11 @@ internal sealed class Drain
         }
         IsDraining = true;
         _listener.Dispose();
-        Reactor.Reactor reactor = _context.Reactor;
+        Reactor.Reactor reactor = _reactor;
         _startedMs = reactor.NowMs;
-        _openAtStart = _context.OpenConnections;
+        _openAtStart = _connections.Count;
         int connecting = CountConnecting();
-        _context.Log.Info(_prefix + "draining: stopped accepting; " + Count(_openAtStart, "connection") + " open ("
+        _log.Info(_prefix + "draining: stopped accepting; " + Count(_openAtStart, "connection") + " open ("
             + connecting.ToString(CultureInfo.InvariantCulture) + " connecting), waiting up to "
             + (_timeoutMs / 1000.0).ToString("0.###", CultureInfo.InvariantCulture) + " s");
         if (_openAtStart == 0)
@@ -68,13 +73,13 @@ internal sealed class Drain
             Finish();
             return;
         }
-        _context.ConnectionClosed += _onConnectionClosed;
+        _connections.ConnectionClosed += _onConnectionClosed;
         reactor.Timers.Arm(_timer, _startedMs + _timeoutMs);
     }
 
     private void OnConnectionClosed()
     {
-        if (_context.OpenConnections == 0)
+        if (_connections.Count == 0)
             Finish();
     }
 
@@ -82,10 +87,10 @@ internal sealed class Drain
     {
         if (_finished)
             return;
-        _context.Log.Info(_prefix + "draining: " + why + " aborts " + Count(_context.OpenConnections, "connection") + " still open");
+        _log.Info(_prefix + "draining: " + why + " aborts " + Count(_connections.Count, "connection") + " still open");
         // Finish once, below, with the count: not from inside the aborts' close reports.
-        _context.ConnectionClosed -= _onConnectionClosed;
-        _aborted = _context.Connections.AbortAll(CloseReason.Drain);
+        _connections.ConnectionClosed -= _onConnectionClosed;
+        _aborted = _connections.List.AbortAll(CloseReason.Drain);
         Finish();
     }
 
@@ -94,9 +99,9 @@ internal sealed class Drain
         if (_finished)
             return;
         _finished = true;
-        _context.ConnectionClosed -= _onConnectionClosed;
-        _context.Reactor.Timers.Cancel(_timer);
-        _context.Log.Info(_prefix + "drain finished after " + ((_context.Reactor.NowMs - _startedMs) / 1000.0).ToString("0.0##", CultureInfo.InvariantCulture) + " s: "
+        _connections.ConnectionClosed -= _onConnectionClosed;
+        _reactor.Timers.Cancel(_timer);
+        _log.Info(_prefix + "drain finished after " + ((_reactor.NowMs - _startedMs) / 1000.0).ToString("0.0##", CultureInfo.InvariantCulture) + " s: "
             + (_openAtStart - _aborted).ToString(CultureInfo.InvariantCulture) + " finished, "
             + _aborted.ToString(CultureInfo.InvariantCulture) + " aborted");
         _onFinished(_openAtStart - _aborted, _aborted);
@@ -105,7 +110,7 @@ internal sealed class Drain
     private int CountConnecting()
     {
         int connecting = 0;
-        for (ClientConnection? connection = _context.Connections.First; connection != null; connection = connection.NextOpen)
+        for (ClientConnection? connection = _connections.List.First; connection != null; connection = connection.NextOpen)
         {
             if (connection.IsConnecting)
                 connecting++;

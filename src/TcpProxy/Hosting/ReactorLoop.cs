@@ -1,65 +1,149 @@
 using System;
+using System.Globalization;
 using System.Threading;
+using TcpProxy.Configuration;
+using TcpProxy.Interop;
+using TcpProxy.Logging;
 using TcpProxy.Proxy;
 using TcpProxy.Reactor;
 
 namespace TcpProxy.Hosting;
 
 /// <summary>
-/// One of the --reactors loops: its reactor (poller, fd table, timer wheel),
-/// its ProxyContext (counters, open connections, spare descriptor, rings),
-/// its listening socket and its drain. Nothing of it is touched by another
-/// loop's thread except through its <see cref="Mailbox"/> (and the lock-free
-/// counter reads of a report). Loop 0 runs on the main thread and also owns
-/// the signals, the metrics endpoint and the log writers' flushing; the
-/// others run on threads of their own, "tcpproxy r1"...
+/// One of the --reactors loops, assembled here and nowhere else: its reactor
+/// (poller, fd table, timer wheel), its counters, ring and pipe memory, open
+/// connections, admission and pair pool, its listening socket, its drain and,
+/// with several loops, its mailbox. Nothing of it is touched by another
+/// loop's thread except through that <see cref="Mailbox"/> (and the
+/// lock-free counter reads of a report).
 /// </summary>
 internal sealed class ReactorLoop : IDisposable
 {
-    // What a Mailbox of a loop carries (only with more than one reactor).
-    public const int TerminateMessage = 0;
-    public const int HaltMessage = 1;
-    public const int DrainedMessage = 2;
-    public const int RoomFreedMessage = 3;
-    public const int LogFlushMessage = 4;
-    public const int ReportAskMessage = 5;
-    public const int ReportAnswerMessage = 6;
-    public const int MessageKinds = 7;
-
-    public ReactorLoop(int index, Reactor.Reactor reactor, ProxyContext context)
+    private ReactorLoop(int index, int count, LoopParts parts)
     {
         Index = index;
-        Reactor = reactor;
-        Context = context;
+        Count = count;
+        Parts = parts;
     }
 
     public int Index { get; }
 
-    public Reactor.Reactor Reactor { get; }
+    /// <summary>How many loops the process runs.</summary>
+    public int Count { get; }
 
-    public ProxyContext Context { get; }
+    public Reactor.Reactor Reactor => Parts.Reactor;
 
-    public Listener? Listener { get; set; }
+    /// <summary>What this loop's pairs work with; what metrics and the SIGUSR1 report read.</summary>
+    public LoopParts Parts { get; }
 
-    public Mailbox? Mailbox { get; set; }
+    public Listener? Listener { get; private set; }
 
-    public Drain? Drain { get; set; }
+    /// <summary>Null with one loop: nobody else posts to it.</summary>
+    public Mailbox? Mailbox { get; private set; }
+
+    public Drain? Drain { get; private set; }
 
     /// <summary>The dedicated thread (none for loop 0: the main thread runs it).</summary>
     public Thread? Thread { get; set; }
 
     /// <summary>The name its thread shows in /proc/PID/task/*/comm (15 bytes at most).</summary>
-    public string ThreadName => "tcpproxy r" + Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public string ThreadName => "tcpproxy r" + Index.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>"reactor 2: " before a loop's own lines when there are several; "" with one.</summary>
-    public string LogPrefix => Context.ReactorCount > 1
-        ? "reactor " + Index.ToString(System.Globalization.CultureInfo.InvariantCulture) + ": "
-        : "";
+    public string LogPrefix => Count > 1 ? "reactor " + Index.ToString(CultureInfo.InvariantCulture) + ": " : "";
+
+    /// <summary>
+    /// Builds loop <paramref name="index"/> of <paramref name="count"/> and
+    /// binds its listening socket: the first binds the address asked for,
+    /// the others <paramref name="besideFirst"/>'s address with SO_REUSEPORT.
+    /// Null with a one-line error (what was built is released).
+    /// </summary>
+    public static ReactorLoop? Assemble(int index, int count, ProcessParts process, SocketAddress? besideFirst, out string? error)
+    {
+        IPoller? poller = PollerFactory.Create(process.Options.Poller, out error);
+        if (poller is null)
+            return null;
+        var loop = new ReactorLoop(index, count, BuildParts(new Reactor.Reactor(poller), index, process));
+        string prefix = loop.LogPrefix;
+        Log log = process.Log;
+        loop.Reactor.UnownedFault = exception => log.Info(prefix + "internal error in the event loop (" + LogText.Fault(exception) + ")");
+        if (count > 1 && !loop.OpenMailbox(log, out error))
+        {
+            loop.Dispose();
+            return null;
+        }
+        if (!loop.Listen(process.Options, besideFirst, out error))
+        {
+            loop.Dispose();
+            return null;
+        }
+        return loop;
+    }
+
+    private static LoopParts BuildParts(Reactor.Reactor reactor, int index, ProcessParts process)
+    {
+        PairSettings settings = process.Settings;
+        var counters = new ProxyCounters();
+        var memory = new BufferMemory(settings.BufferSize, process.LoopBufferMemory, reactor, process.Log);
+        PipePool? pipes = null;
+        if (settings.Splice != SpliceMode.Off)
+        {
+            pipes = new PipePool(settings.BufferSize);
+            // Kept alive by the pool, whose Returned hook it is.
+            _ = new PipeReaper(pipes, reactor);
+        }
+        // One AccessLog per loop: each formats into a buffer of its own; they share the (locked) writer.
+        AccessLog? accessLog = process.AccessLogWriter is null ? null : new AccessLog(process.AccessLogWriter, process.Options.AccessLogFormat);
+        var connections = new ConnectionTracker(reactor, counters, settings.DestinationAddressNames, process.Log, accessLog);
+        var admission = new Admission(process.Options.MaxConnections, process.SharedLimit, index, connections, pipes);
+        return new LoopParts(reactor, settings, counters, memory, pipes, connections, admission);
+    }
+
+    private bool OpenMailbox(Log log, out string? error)
+    {
+        Mailbox = Mailbox.Open(Reactor, LoopMessages.Count, out int errno);
+        if (Mailbox is null)
+        {
+            error = "cannot create reactor " + Index.ToString(CultureInfo.InvariantCulture) + "'s wake-up descriptor: " + Errno.Name(errno);
+            return false;
+        }
+        string prefix = LogPrefix;
+        Mailbox.Fault = exception => log.Info(prefix + "internal error in a message between reactors (" + LogText.Fault(exception) + ")");
+        error = null;
+        return true;
+    }
+
+    private bool Listen(ProxyOptions options, SocketAddress? besideFirst, out string? error)
+    {
+        int fd = besideFirst is SocketAddress first
+            ? ListeningSocket.OpenBeside(first, out SocketAddress bound, out error)
+            : ListeningSocket.Open(options.BindAddress, options.ListenPort, reusePort: Count > 1, out bound, out error);
+        if (fd < 0)
+            return false;
+        Listener = new Listener(fd, bound, Parts, new PairPool(Parts), Index, Count);
+        int rc = Listener.Start();
+        if (rc < 0)
+        {
+            error = "cannot watch the listening socket: " + Errno.Name(-rc);
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>How the loop drains on SIGTERM; <paramref name="finished"/> hears the outcome, on this loop.</summary>
+    public void PrepareDrain(TimeSpan timeout, Action<ReactorLoop, int, int> finished) =>
+        Drain = new Drain(Reactor, Parts.Connections, Listener!, timeout, LogPrefix, (done, aborted) => finished(this, done, aborted));
+
+    public void On(LoopMessage message, Action action) => Mailbox!.On((int)message, action);
+
+    /// <summary>From any thread; a loop without a mailbox (the only one) is never posted to.</summary>
+    public void Post(LoopMessage message) => Mailbox!.Post((int)message);
 
     public void Dispose()
     {
         Listener?.Dispose();
         Mailbox?.Dispose();
+        Parts.Pipes?.Dispose();
         Reactor.Dispose();
     }
 }

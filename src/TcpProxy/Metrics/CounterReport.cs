@@ -8,12 +8,12 @@ namespace TcpProxy.Metrics;
 /// <summary>The counters as one log line, for SIGUSR1: the same figures as the metrics endpoint.</summary>
 public static class CounterReport
 {
-    public static string Format(ProxyContext context) => Format([context]);
+    internal static string Format(LoopParts context) => Format([context]);
 
     /// <summary>The sum over every reactor; with several, each one's accepted and active clients follow.</summary>
-    public static string Format(IReadOnlyList<ProxyContext> contexts)
+    internal static string Format(IReadOnlyList<LoopParts> contexts)
     {
-        ProxyContext context = contexts[0];
+        LoopParts context = contexts[0];
         var counters = new CounterTotals(contexts);
         var line = new StringBuilder("counters: accepted ", 256);
         Append(line, counters.Accepted).Append(", active ");
@@ -49,7 +49,7 @@ public static class CounterReport
     }
 
     // "120/80": one figure per reactor, in order.
-    private static void AppendEach(StringBuilder line, IReadOnlyList<ProxyContext> contexts, System.Func<ProxyContext, long> figure)
+    private static void AppendEach(StringBuilder line, IReadOnlyList<LoopParts> contexts, System.Func<LoopParts, long> figure)
     {
         for (int i = 0; i < contexts.Count; i++)
             Append(i == 0 ? line : line.Append('/'), figure(contexts[i]));

@@ -15,10 +15,10 @@ internal readonly struct CounterTotals
 {
     private readonly long[] _closed;
 
-    public CounterTotals(IReadOnlyList<ProxyContext> contexts)
+    public CounterTotals(IReadOnlyList<LoopParts> contexts)
     {
         _closed = new long[CloseReasons.Count];
-        foreach (ProxyContext context in contexts)
+        foreach (LoopParts context in contexts)
         {
             ProxyCounters counters = context.Counters;
             Accepted += counters.Accepted;

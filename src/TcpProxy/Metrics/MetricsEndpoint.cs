@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using TcpProxy.Interop;
+using TcpProxy.Logging;
 using TcpProxy.Proxy;
 using TcpProxy.Reactor;
 
@@ -31,7 +32,8 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
     public const long GraceMs = 1000;
     private const int AcceptBudget = 16;
 
-    private readonly ProxyContext _context;
+    private readonly Reactor.Reactor _reactor;
+    private readonly Log _log;
     private readonly int _fd;
     private readonly ScrapeCache _cache;
     private readonly LoopTimer _graceOver;
@@ -41,14 +43,15 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
     private bool _paused;
     private bool _disposed;
 
-    private MetricsEndpoint(ProxyContext context, int fd, SocketAddress address)
+    private MetricsEndpoint(Reactor.Reactor reactor, Log log, Func<string> render, int fd, SocketAddress address)
     {
-        _context = context;
+        _reactor = reactor;
+        _log = log;
         _fd = fd;
         Address = address;
-        _cache = new ScrapeCache(() => ProxyMetrics.Render(AllReactors ?? [_context]));
+        _cache = new ScrapeCache(render);
         _graceOver = new LoopTimer(Resume, owner: this);
-        Pacing = new AnswerPacing(context.Reactor);
+        Pacing = new AnswerPacing(reactor);
     }
 
     /// <summary>How many answers the loop gives per interval (<see cref="AnswerPacing"/>).</summary>
@@ -56,8 +59,8 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
 
     public SocketAddress Address { get; }
 
-    /// <summary>Binds and listens; null with a one-line error.</summary>
-    public static MetricsEndpoint? Open(ProxyContext context, string host, int port, out string? error)
+    /// <summary>Binds and listens on <paramref name="reactor"/>'s loop, answering with what <paramref name="render"/> writes; null with a one-line error.</summary>
+    public static MetricsEndpoint? Open(Reactor.Reactor reactor, Log log, Func<string> render, string host, int port, out string? error)
     {
         string where = (host.Contains(':') ? "[" + host + "]" : host) + ":" + port.ToString(CultureInfo.InvariantCulture);
         SocketAddress[]? addresses = AddressResolver.Resolve(host, port, passive: true, out string? resolveError);
@@ -82,14 +85,14 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
             {
                 SocketAddress bound = default;
                 Sys.GetSocketName(fd, ref bound);
-                var endpoint = new MetricsEndpoint(context, fd, bound);
-                rc = context.Reactor.Add(fd, endpoint, IoEvents.Readable, owner: endpoint);
+                var endpoint = new MetricsEndpoint(reactor, log, render, fd, bound);
+                rc = reactor.Add(fd, endpoint, IoEvents.Readable, owner: endpoint);
                 if (rc < 0)
                 {
                     Sys.Close(fd);
                     continue;
                 }
-                context.Reactor.Watch(fd, IoEvents.Readable, true);
+                reactor.Watch(fd, IoEvents.Readable, true);
                 error = null;
                 return endpoint;
             }
@@ -99,15 +102,12 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
         return null;
     }
 
-    /// <summary>Every reactor's context (the first is this endpoint's own loop); set before the loops start.</summary>
-    public IReadOnlyList<ProxyContext>? AllReactors { get; set; }
-
     /// <summary>The 200 response to /metrics (rendered at most once a second); its first headLength bytes answer HEAD.</summary>
-    internal byte[] Scrape(out int headLength) => _cache.Response(_context.Reactor.NowMs, out headLength);
+    internal byte[] Scrape(out int headLength) => _cache.Response(_reactor.NowMs, out headLength);
 
     /// <summary>The accept callback threw: logged; scrapes go on with the next client.</summary>
     public void OnFault(Exception exception) =>
-        _context.Log.Info("metrics endpoint: internal error (" + ProxyContext.DescribeFault(exception) + ")");
+        _log.Info("metrics endpoint: internal error (" + LogText.Fault(exception) + ")");
 
     public void OnWritable(int fd)
     {
@@ -130,10 +130,10 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
                     continue;
                 // EAGAIN: all taken. EMFILE and the like: the proxy's own listener has the pause
                 // logic; scrapes simply wait for the next client's edge.
-                _context.Reactor.ClearReady(_fd, IoEvents.Readable);
+                _reactor.ClearReady(_fd, IoEvents.Readable);
                 return;
             }
-            var connection = new MetricsConnection(this, _context.Reactor, fd);
+            var connection = new MetricsConnection(this, _reactor, fd);
             Append(connection);
             if (!connection.Start())
                 connection.Close(abort: true);
@@ -150,9 +150,9 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
             if (!candidate.IsSilent)
                 continue;
             long graceEndsMs = candidate.OpenedMs + GraceMs;
-            if (_context.Reactor.NowMs < graceEndsMs)
+            if (_reactor.NowMs < graceEndsMs)
             {
-                _context.Reactor.Timers.Arm(_graceOver, graceEndsMs);
+                _reactor.Timers.Arm(_graceOver, graceEndsMs);
                 return false;
             }
             // Its request may be waiting unread behind this accept (a loop that fell behind): read first.
@@ -172,7 +172,7 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
     private void Pause()
     {
         _paused = true;
-        _context.Reactor.Watch(_fd, IoEvents.Readable, false);
+        _reactor.Watch(_fd, IoEvents.Readable, false);
     }
 
     private void Resume()
@@ -180,8 +180,8 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
         if (!_paused || _disposed)
             return;
         _paused = false;
-        _context.Reactor.Timers.Cancel(_graceOver);
-        _context.Reactor.Watch(_fd, IoEvents.Readable, true);
+        _reactor.Timers.Cancel(_graceOver);
+        _reactor.Watch(_fd, IoEvents.Readable, true);
     }
 
     private void Append(MetricsConnection connection)
@@ -215,12 +215,12 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
         if (_disposed)
             return;
         _disposed = true;
-        _context.Reactor.Timers.Cancel(_graceOver);
+        _reactor.Timers.Cancel(_graceOver);
         Pacing.Dispose();
         // Bounded: each close unlinks one.
         while (_oldest is MetricsConnection connection)
             connection.Close(abort: true);
-        _context.Reactor.Remove(_fd);
+        _reactor.Remove(_fd);
         Sys.Close(_fd);
     }
 }

@@ -7,12 +7,12 @@ namespace TcpProxy.Metrics;
 /// <summary>Every series the metrics endpoint serves, from the loop's counters and /proc.</summary>
 public static class ProxyMetrics
 {
-    public static string Render(ProxyContext context) => Render([context]);
+    internal static string Render(LoopParts context) => Render([context]);
 
     /// <summary>Every series summed over the reactors, then each reactor's accepted and active clients (label reactor="0"...).</summary>
-    public static string Render(IReadOnlyList<ProxyContext> contexts)
+    internal static string Render(IReadOnlyList<LoopParts> contexts)
     {
-        ProxyContext context = contexts[0];
+        LoopParts context = contexts[0];
         var counters = new CounterTotals(contexts);
         var writer = new PrometheusWriter();
         writer.Family("tcpproxy_info", "gauge", "The destination every client is forwarded to.")

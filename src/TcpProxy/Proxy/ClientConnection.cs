@@ -1,11 +1,12 @@
 using System;
+using TcpProxy.Logging;
 using TcpProxy.Reactor;
 
 namespace TcpProxy.Proxy;
 
 /// <summary>
 /// One accepted client from accept to close (a <see cref="ProxyPair"/>,
-/// connecting, then forwarding). Every open one is on the context's
+/// connecting, then forwarding). Every open one is on its loop's
 /// <see cref="ConnectionList"/>, so the drain can count and abort them.
 /// It answers for the faults of its callbacks (<see cref="IFaultOwner"/>).
 /// </summary>
@@ -39,7 +40,7 @@ public abstract class ClientConnection : IFaultOwner
 
     public long AcceptedMs { get; private set; }
 
-    /// <summary>The next open connection on the context's list.</summary>
+    /// <summary>The next open connection on the loop's list.</summary>
     public ClientConnection? NextOpen { get; internal set; }
 
     /// <summary>Still connecting to the destination, not forwarding yet.</summary>
@@ -52,5 +53,5 @@ public abstract class ClientConnection : IFaultOwner
     public abstract void OnFault(Exception exception);
 
     /// <summary>How log lines name a connection: "#12 127.0.0.1:5000" (the peer only when known).</summary>
-    public string Describe() => ProxyContext.DescribeConnection(Number, PeerName);
+    public string Describe() => LogText.Connection(Number, PeerName);
 }

@@ -69,7 +69,7 @@ internal sealed unsafe partial class Direction
     /// <summary>Readies the splice state of a pooled direction for a new connection (its pipe went back when it closed).</summary>
     private void OpenSplice()
     {
-        _spliceWanted = _context.Pipes != null && _context.Splice == SpliceMode.On;
+        _spliceWanted = _pipes != null && _settings.Splice == SpliceMode.On;
         _pipe = Pipe.None;
         _inPipe = 0;
         _pipeOutOfSlots = false;
@@ -83,7 +83,7 @@ internal sealed unsafe partial class Direction
     /// </summary>
     private bool SpliceNextChunk()
     {
-        if (!_ring.IsEmpty || (_context.Reactor.ReadyOf(_source) & IoEvents.Urgent) != 0)
+        if (!_ring.IsEmpty || (_reactor.ReadyOf(_source) & IoEvents.Urgent) != 0)
             return false;
         if (_inPipe > 0)
             return !_pipeOutOfSlots;
@@ -91,14 +91,14 @@ internal sealed unsafe partial class Direction
     }
 
     /// <summary>Room below the high-water mark: the pipe and the ring together hold at most the buffer size.</summary>
-    private bool HasRoom() => Buffered < _context.BufferSize;
+    private bool HasRoom() => Buffered < _settings.BufferSize;
 
     /// <summary>Splices one chunk from the source into the pipe; false when reading stops for now (or the pair closed).</summary>
     private bool SpliceIn()
     {
-        if (!_pipe.IsOpen && !_context.Pipes!.TryTake(out _pipe, out _))
+        if (!_pipe.IsOpen && !_pipes!.TryTake(out _pipe, out _))
             return CopyIn(); // no descriptor or memory for a pipe: this chunk is copied
-        int room = _context.BufferSize - _inPipe;
+        int room = _settings.BufferSize - _inPipe;
         if (room == 0)
         {
             PauseReading();
@@ -109,7 +109,7 @@ internal sealed unsafe partial class Direction
         {
             Received(n, filledRoom: n == room);
             _inPipe += (int)n;
-            if (_context.AutoSplice)
+            if (_settings.AutoSplice)
                 CountSplicedChunk(_moreExpected);
             return Flush();
         }
@@ -186,9 +186,8 @@ internal sealed unsafe partial class Direction
     {
         if (!_pipe.IsOpen)
             return;
-        _context.Pipes!.Return(_pipe, _inPipe);
+        _pipes!.Return(_pipe, _inPipe);
         _pipe = Pipe.None;
-        _context.PipeReturned();
     }
 
     /// <summary>The pair is closing: the pipe goes back whatever it holds (the pool closes it if not empty).</summary>
@@ -209,7 +208,7 @@ internal sealed unsafe partial class Direction
             return;
         _streak = 0;
         _spliceWanted = true;
-        _context.Counters.SwitchesToSplice++;
+        _counters.SwitchesToSplice++;
     }
 
     // --splice auto, splicing: short splices in a row mean the stream went quiet.
@@ -222,6 +221,6 @@ internal sealed unsafe partial class Direction
             return;
         _streak = 0;
         _spliceWanted = false;
-        _context.Counters.SwitchesToCopy++;
+        _counters.SwitchesToCopy++;
     }
 }

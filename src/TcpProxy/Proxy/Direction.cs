@@ -11,7 +11,7 @@ namespace TcpProxy.Proxy;
 /// shutdown(SHUT_WR) once the ring is drained, and abort the pair when
 /// buffered data could not be written for the stall timeout.
 ///
-/// The ring borrows a block from the context's <see cref="BufferMemory"/>
+/// The ring borrows a block from the loop's <see cref="BufferMemory"/>
 /// only while it holds data and gives it back the moment it drains, so an
 /// idle direction holds no buffer. The direction is its own stall timer (an
 /// intrusive <see cref="LoopTimer"/>) and is reused with its pooled pair.
@@ -27,7 +27,11 @@ internal sealed unsafe partial class Direction : LoopTimer
     private const int ReadBudget = 16;
 
     private readonly ProxyPair _pair;
-    private readonly ProxyContext _context;
+    private readonly Reactor.Reactor _reactor;
+    private readonly PairSettings _settings;
+    private readonly ProxyCounters _counters;
+    private readonly BufferMemory _memory;
+    private readonly PipePool? _pipes;
     private readonly bool _isUpstream;
     private readonly RingBuffer _ring;
     private int _source;
@@ -47,18 +51,23 @@ internal sealed unsafe partial class Direction : LoopTimer
     // A PROXY protocol header to send before anything else, once a buffer is granted.
     private byte[]? _preload;
 
-    // The context's list of directions waiting for a buffer (intrusive).
+    // The loop's list of directions waiting for a buffer (intrusive).
     internal Direction? NextWaiting;
     internal Direction? PreviousWaiting;
     internal bool IsWaitingForBuffer;
 
-    public Direction(ProxyPair pair, ProxyContext context, bool isUpstream)
+    /// <summary><paramref name="pipes"/>: null unless splicing (--splice on or auto).</summary>
+    public Direction(ProxyPair pair, bool isUpstream, Reactor.Reactor reactor, PairSettings settings, ProxyCounters counters, BufferMemory memory, PipePool? pipes)
         : base(owner: pair)
     {
         _pair = pair;
-        _context = context;
         _isUpstream = isUpstream;
-        _ring = new RingBuffer(context.BufferSize);
+        _reactor = reactor;
+        _settings = settings;
+        _counters = counters;
+        _memory = memory;
+        _pipes = pipes;
+        _ring = new RingBuffer(settings.BufferSize);
     }
 
     /// <summary>"up" (client to server) or "down"; for logs.</summary>
@@ -112,7 +121,7 @@ internal sealed unsafe partial class Direction : LoopTimer
 
     public void Start()
     {
-        if (_preload != null && !_ring.HasMemory && !_context.BufferMemory.TryAttach(this))
+        if (_preload != null && !_ring.HasMemory && !_memory.TryAttach(this))
             return; // BufferGranted starts it
         StartWithBuffer();
     }
@@ -135,13 +144,13 @@ internal sealed unsafe partial class Direction : LoopTimer
             _ring.GetFreeSegments(out byte* first, out int firstLength, out _, out _);
             _preload.CopyTo(new Span<byte>(first, firstLength));
             _ring.Commit(_preload.Length);
-            _context.Counters.BufferedBytes += _preload.Length;
+            _counters.BufferedBytes += _preload.Length;
             _uncounted = _preload.Length;
             _preload = null;
             // The header goes first, as soon as the sink is writable (the loop calls back).
             StartStallClock();
             _waitingForSink = true;
-            _context.Reactor.Watch(_sink, IoEvents.Writable, true);
+            _reactor.Watch(_sink, IoEvents.Writable, true);
         }
         ResumeReading();
     }
@@ -149,11 +158,11 @@ internal sealed unsafe partial class Direction : LoopTimer
     /// <summary>Cancels the timer and gives the buffer back, dropping what it held; the pair closes the fds.</summary>
     public void Release()
     {
-        _context.Reactor.Timers.Cancel(this);
-        _context.Counters.BufferedBytes -= Buffered;
-        _context.BufferMemory.Forget(this);
+        _reactor.Timers.Cancel(this);
+        _counters.BufferedBytes -= Buffered;
+        _memory.Forget(this);
         if (_ring.HasMemory)
-            _context.BufferMemory.Return(this, discardData: true);
+            _memory.Return(this, discardData: true);
         _preload = null;
         // A pipe that still holds bytes is closed by the pool, not lent again.
         ReleasePipe();
@@ -165,7 +174,7 @@ internal sealed unsafe partial class Direction : LoopTimer
         {
             // In splice mode too the direction holds a block while bytes are in
             // flight: its share of --buffer-memory (see Direction.Splice.cs).
-            if (!_ring.HasMemory && !_context.BufferMemory.TryAttach(this))
+            if (!_ring.HasMemory && !_memory.TryAttach(this))
             {
                 // No buffer free: back-pressure; BufferGranted resumes reading.
                 PauseReading();
@@ -203,14 +212,14 @@ internal sealed unsafe partial class Direction : LoopTimer
         {
             Received(n, filledRoom: n == firstLength + secondLength);
             _ring.Commit((int)n);
-            if (_context.AutoSplice)
+            if (_settings.AutoSplice)
                 CountCopiedChunk(_moreExpected);
             // A short read emptied the socket: the next edge will say when there
             // is more — unless the peer's FIN came with this data, which raises none,
             // or the read stopped at an urgent mark with more queued behind it.
-            bool drained = n < firstLength + secondLength && (_context.Reactor.ReadyOf(_source) & (IoEvents.HangUp | IoEvents.Urgent)) == 0;
+            bool drained = n < firstLength + secondLength && (_reactor.ReadyOf(_source) & (IoEvents.HangUp | IoEvents.Urgent)) == 0;
             if (drained)
-                _context.Reactor.ClearReady(_source, IoEvents.Readable);
+                _reactor.ClearReady(_source, IoEvents.Readable);
             return Flush() && !drained;
         }
         if (n == 0)
@@ -231,7 +240,7 @@ internal sealed unsafe partial class Direction : LoopTimer
     public void OnSinkWritable()
     {
         _waitingForSink = false;
-        _context.Reactor.Watch(_sink, IoEvents.Writable, false);
+        _reactor.Watch(_sink, IoEvents.Writable, false);
         Flush();
     }
 
@@ -291,8 +300,8 @@ internal sealed unsafe partial class Direction : LoopTimer
     {
         if (Buffered == 0)
             StartStallClock();
-        _context.Counters.BufferedBytes += n;
-        _pair.LastActivityMs = _context.Reactor.NowMs;
+        _counters.BufferedBytes += n;
+        _pair.LastActivityMs = _reactor.NowMs;
         _moreExpected = filledRoom;
     }
 
@@ -300,7 +309,7 @@ internal sealed unsafe partial class Direction : LoopTimer
     private void Written(long n)
     {
         _sinkCorked = _moreExpected;
-        _context.Counters.BufferedBytes -= n;
+        _counters.BufferedBytes -= n;
         long forwarded = n;
         if (_uncounted > 0)
         {
@@ -311,17 +320,17 @@ internal sealed unsafe partial class Direction : LoopTimer
         }
         BytesForwarded += forwarded;
         if (_isUpstream)
-            _context.Counters.BytesUp += forwarded;
+            _counters.BytesUp += forwarded;
         else
-            _context.Counters.BytesDown += forwarded;
-        _lastProgressMs = _context.Reactor.NowMs;
+            _counters.BytesDown += forwarded;
+        _lastProgressMs = _reactor.NowMs;
         _pair.LastActivityMs = _lastProgressMs;
     }
 
     /// <summary>The source is empty (EAGAIN): wait for its next edge, push what a MSG_MORE write held back, give an empty buffer back.</summary>
     private bool SourceDrained()
     {
-        _context.Reactor.ClearReady(_source, IoEvents.Readable | IoEvents.Urgent);
+        _reactor.ClearReady(_source, IoEvents.Readable | IoEvents.Urgent);
         _moreExpected = false;
         if (_sinkCorked && Buffered == 0)
             Uncork();
@@ -333,7 +342,7 @@ internal sealed unsafe partial class Direction : LoopTimer
     private void ReturnBufferIfEmpty()
     {
         if (Buffered == 0 && _ring.HasMemory)
-            _context.BufferMemory.Return(this, discardData: false);
+            _memory.Return(this, discardData: false);
     }
 
     /// <summary>The source ran dry after a MSG_MORE write: push what the kernel held back.</summary>
@@ -346,15 +355,15 @@ internal sealed unsafe partial class Direction : LoopTimer
 
     private void WaitForSink()
     {
-        _context.Reactor.ClearReady(_sink, IoEvents.Writable);
+        _reactor.ClearReady(_sink, IoEvents.Writable);
         _waitingForSink = true;
-        _context.Reactor.Watch(_sink, IoEvents.Writable, true);
+        _reactor.Watch(_sink, IoEvents.Writable, true);
     }
 
     private void PauseReading()
     {
         _reading = false;
-        _context.Reactor.Watch(_source, IoEvents.Readable, false);
+        _reactor.Watch(_source, IoEvents.Readable, false);
     }
 
     private void ResumeReading()
@@ -362,7 +371,7 @@ internal sealed unsafe partial class Direction : LoopTimer
         if (SourceEnded)
             return;
         _reading = true;
-        _context.Reactor.Watch(_source, IoEvents.Readable, true);
+        _reactor.Watch(_source, IoEvents.Readable, true);
     }
 
     private void EndSource(int errno)
@@ -385,7 +394,7 @@ internal sealed unsafe partial class Direction : LoopTimer
         if (SinkShutDown)
             return true;
         SinkShutDown = true;
-        _context.Reactor.Timers.Cancel(this);
+        _reactor.Timers.Cancel(this);
         int rc = Sys.ShutdownWrite(_sink);
         // ENOTCONN: the peer reset already; the other direction will see it on its read.
         if (rc < 0 && _pair.Log.IsVerbose)
@@ -395,19 +404,19 @@ internal sealed unsafe partial class Direction : LoopTimer
 
     private void StartStallClock()
     {
-        _lastProgressMs = _context.Reactor.NowMs;
+        _lastProgressMs = _reactor.NowMs;
         if (!IsArmed)
-            _context.Reactor.Timers.Arm(this, _lastProgressMs + _context.StallTimeoutMs);
+            _reactor.Timers.Arm(this, _lastProgressMs + _settings.StallTimeoutMs);
     }
 
     protected internal override void Fire()
     {
         if (Buffered == 0)
             return;
-        long stalledMs = _context.Reactor.NowMs - _lastProgressMs;
-        if (stalledMs >= _context.StallTimeoutMs)
+        long stalledMs = _reactor.NowMs - _lastProgressMs;
+        if (stalledMs >= _settings.StallTimeoutMs)
             _pair.Abort(CloseReason.Stall, 0, "stalled: " + Buffered.ToString(CultureInfo.InvariantCulture) + " B buffered " + Name + " unwritten for " + (stalledMs / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " s");
         else
-            _context.Reactor.Timers.Arm(this, _lastProgressMs + _context.StallTimeoutMs);
+            _reactor.Timers.Arm(this, _lastProgressMs + _settings.StallTimeoutMs);
     }
 }

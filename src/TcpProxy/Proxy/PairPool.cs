@@ -9,13 +9,13 @@ namespace TcpProxy.Proxy;
 /// </summary>
 internal sealed class PairPool
 {
-    private readonly ProxyContext _context;
+    private readonly LoopParts _loop;
     private ProxyPair[] _free = new ProxyPair[64];
     private int _count;
 
-    public PairPool(ProxyContext context)
+    public PairPool(LoopParts loop)
     {
-        _context = context;
+        _loop = loop;
     }
 
     /// <summary>Pairs waiting to be reused.</summary>
@@ -24,7 +24,7 @@ internal sealed class PairPool
     public ProxyPair Rent()
     {
         if (_count == 0)
-            return new ProxyPair(_context);
+            return new ProxyPair(this, _loop);
         ProxyPair pair = _free[--_count];
         _free[_count] = null!;
         return pair;

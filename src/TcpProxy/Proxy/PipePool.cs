@@ -147,6 +147,15 @@ internal sealed class PipePool : IDisposable
     {
         if (!pipe.IsOpen)
             return;
+        Keep(pipe, bytesInPipe);
+        Returned?.Invoke();
+    }
+
+    /// <summary>After each return (a <see cref="PipeReaper"/> then makes sure idle pipes get closed).</summary>
+    public Action? Returned { get; set; }
+
+    private void Keep(Pipe pipe, long bytesInPipe)
+    {
         InUse--;
         if (bytesInPipe != 0)
         {

@@ -20,14 +20,14 @@ internal sealed partial class ProxyPair
     /// <summary>Takes over an accepted client and starts connecting it to the destination.</summary>
     public void Connect(int client, long number, string? peerName, byte[]? proxyHeader)
     {
-        Reopen(number, peerName, _context.Reactor.NowMs);
+        Reopen(number, peerName, _reactor.NowMs);
         _phase = Phase.Connecting;
         _client = client;
         _server = -1;
         _addressIndex = 0;
         _lastError = 0;
         _proxyHeader = proxyHeader;
-        _context.Connections.Add(this);
+        _connections.Opened(this);
         // Runs inside the listener's callback: a fault from here on is this
         // pair's to clean up, not the listener's.
         try
@@ -42,20 +42,11 @@ internal sealed partial class ProxyPair
 
     private void TryNextAddress()
     {
-        SocketAddress[] destinations = _context.Destinations;
+        SocketAddress[] destinations = _settings.Destinations;
         for (; _addressIndex < destinations.Length; _addressIndex++)
         {
             ref SocketAddress destination = ref destinations[_addressIndex];
-            int fd = Sys.StreamSocket(destination.Family);
-            // Idle pipes are the cheapest descriptors to give up; the listener's spare the last.
-            if (fd < 0 && (fd == -Errno.EMFILE || fd == -Errno.ENFILE) && _context.CloseIdlePipes())
-                fd = Sys.StreamSocket(destination.Family);
-            if (fd < 0 && (fd == -Errno.EMFILE || fd == -Errno.ENFILE) && _context.DescriptorReserve.Release())
-            {
-                // The listener's spare is ours now; it accepts no more until it has one again.
-                _context.DescriptorsExhausted?.Invoke(-fd);
-                fd = Sys.StreamSocket(destination.Family);
-            }
+            int fd = _admission.OpenSocket(destination.Family);
             if (fd < 0)
             {
                 _lastError = -fd;
@@ -67,7 +58,7 @@ internal sealed partial class ProxyPair
                 rc = Sys.Connect(fd, destination);
             if (rc == 0 || rc == -Errno.EINPROGRESS)
             {
-                int added = _context.Reactor.Add(fd, this, IoEvents.None, owner: this);
+                int added = _reactor.Add(fd, this, IoEvents.None, owner: this);
                 if (added == 0)
                 {
                     _server = fd;
@@ -77,8 +68,8 @@ internal sealed partial class ProxyPair
                     }
                     else
                     {
-                        _context.Reactor.Watch(fd, IoEvents.Writable, true);
-                        _context.Reactor.Timers.Arm(_timer, _context.Reactor.NowMs + _context.ConnectTimeoutMs);
+                        _reactor.Watch(fd, IoEvents.Writable, true);
+                        _reactor.Timers.Arm(_timer, _reactor.NowMs + _settings.ConnectTimeoutMs);
                     }
                     return;
                 }
@@ -86,7 +77,7 @@ internal sealed partial class ProxyPair
             }
             else
             {
-                _context.Counters.ConnectFailures++;
+                _counters.ConnectFailures++;
             }
             _lastError = -rc;
             Sys.Close(fd);
@@ -96,16 +87,16 @@ internal sealed partial class ProxyPair
 
     private void OnConnectWritable()
     {
-        _context.Reactor.Watch(_server, IoEvents.Writable, false);
+        _reactor.Watch(_server, IoEvents.Writable, false);
         int error = Sys.GetPendingError(_server);
         if (error == 0)
         {
-            _context.Reactor.Timers.Cancel(_timer);
+            _reactor.Timers.Cancel(_timer);
             Connected();
             return;
         }
         _lastError = error;
-        _context.Counters.ConnectFailures++;
+        _counters.ConnectFailures++;
         AbandonAttempt();
         _addressIndex++;
         TryNextAddress();
@@ -115,10 +106,10 @@ internal sealed partial class ProxyPair
     private void OnConnectTimeout()
     {
         _lastError = Errno.ETIMEDOUT;
-        _context.Counters.ConnectFailures++;
-        if (_context.Log.IsVerbose)
-            _context.Log.Verbose(Describe() + ": connecting to " + _context.DestinationAddressNames[_addressIndex] + " timed out after "
-                + (_context.ConnectTimeoutMs / 1000.0).ToString("0.###", CultureInfo.InvariantCulture) + " s");
+        _counters.ConnectFailures++;
+        if (Log.IsVerbose)
+            Log.Verbose(Describe() + ": connecting to " + _settings.DestinationAddressNames[_addressIndex] + " timed out after "
+                + (_settings.ConnectTimeoutMs / 1000.0).ToString("0.###", CultureInfo.InvariantCulture) + " s");
         AbandonAttempt();
         _addressIndex++;
         TryNextAddress();
@@ -127,10 +118,10 @@ internal sealed partial class ProxyPair
     /// <summary>Closes the server socket of the attempt under way, if any.</summary>
     private void AbandonAttempt()
     {
-        _context.Reactor.Timers.Cancel(_timer);
+        _reactor.Timers.Cancel(_timer);
         if (_server < 0)
             return;
-        _context.Reactor.Remove(_server);
+        _reactor.Remove(_server);
         Sys.Close(_server);
         _server = -1;
     }
@@ -145,7 +136,7 @@ internal sealed partial class ProxyPair
     {
         // Everything was tried: warn at the normal level, since the operator must act.
         CloseReason reason = _lastError == Errno.ETIMEDOUT ? CloseReason.ConnectTimeout : CloseReason.ConnectFailed;
-        _context.Log.Info(Describe() + ": cannot connect to " + _context.DestinationName + ": " + Errno.Name(_lastError)
+        Log.Info(Describe() + ": cannot connect to " + _settings.DestinationName + ": " + Errno.Name(_lastError)
             + (reason == CloseReason.ConnectTimeout ? " (connect timeout)" : "") + "; resetting the client");
         ResetClient(reason, _lastError);
     }
@@ -163,7 +154,7 @@ internal sealed partial class ProxyPair
         Sys.Close(_client);
         _client = -1;
         _proxyHeader = null;
-        _context.Closed(this, reason, errno, serverIndex: -1, bytesUp: 0, bytesDown: 0);
-        _context.Pairs.Return(this);
+        _connections.Closed(this, reason, errno, serverIndex: -1, bytesUp: 0, bytesDown: 0);
+        _pool.Return(this);
     }
 }

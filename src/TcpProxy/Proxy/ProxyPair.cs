@@ -29,7 +29,12 @@ internal sealed partial class ProxyPair : ClientConnection, IFdHandler
         Forwarding,
     }
 
-    private readonly ProxyContext _context;
+    private readonly Reactor.Reactor _reactor;
+    private readonly PairSettings _settings;
+    private readonly ProxyCounters _counters;
+    private readonly ConnectionTracker _connections;
+    private readonly Admission _admission;
+    private readonly PairPool _pool;
     private readonly Direction _upstream;
     private readonly Direction _downstream;
     // The connect deadline while connecting, the idle deadline while forwarding.
@@ -38,15 +43,20 @@ internal sealed partial class ProxyPair : ClientConnection, IFdHandler
     private int _client = -1;
     private int _server = -1;
 
-    public ProxyPair(ProxyContext context)
+    public ProxyPair(PairPool pool, LoopParts loop)
     {
-        _context = context;
-        _upstream = new Direction(this, context, isUpstream: true);
-        _downstream = new Direction(this, context, isUpstream: false);
+        _pool = pool;
+        _reactor = loop.Reactor;
+        _settings = loop.Settings;
+        _counters = loop.Counters;
+        _connections = loop.Connections;
+        _admission = loop.Admission;
+        _upstream = new Direction(this, isUpstream: true, loop.Reactor, loop.Settings, loop.Counters, loop.Memory, loop.Pipes);
+        _downstream = new Direction(this, isUpstream: false, loop.Reactor, loop.Settings, loop.Counters, loop.Memory, loop.Pipes);
         _timer = new PairTimer(this);
     }
 
-    public Log Log => _context.Log;
+    public Log Log => _connections.Log;
 
     public override bool IsConnecting => _phase == Phase.Connecting;
 
@@ -80,7 +90,7 @@ internal sealed partial class ProxyPair : ClientConnection, IFdHandler
     private void StartForwarding()
     {
         _phase = Phase.Forwarding;
-        Reactor.Reactor reactor = _context.Reactor;
+        Reactor.Reactor reactor = _reactor;
         LastActivityMs = reactor.NowMs;
         _upstream.Open(_client, _server);
         _downstream.Open(_server, _client);
@@ -93,9 +103,9 @@ internal sealed partial class ProxyPair : ClientConnection, IFdHandler
             return;
         }
         if (Log.IsVerbose)
-            Log.Verbose(Describe() + " connected to " + _context.DestinationAddressNames[_addressIndex]);
-        if (_context.IdleTimeoutMs > 0)
-            reactor.Timers.Arm(_timer, LastActivityMs + _context.IdleTimeoutMs);
+            Log.Verbose(Describe() + " connected to " + _settings.DestinationAddressNames[_addressIndex]);
+        if (_settings.IdleTimeoutMs > 0)
+            reactor.Timers.Arm(_timer, LastActivityMs + _settings.IdleTimeoutMs);
         _upstream.Start();
         _downstream.Start();
     }
@@ -131,12 +141,12 @@ internal sealed partial class ProxyPair : ClientConnection, IFdHandler
         if (_phase == Phase.Connecting)
         {
             ResetClient(CloseReason.Reset, 0);
-            Log.Info(Describe() + ": internal error while connecting (" + ProxyContext.DescribeFault(exception) + "); client reset");
+            Log.Info(Describe() + ": internal error while connecting (" + LogText.Fault(exception) + "); client reset");
             return;
         }
         bool wasOpen = _phase == Phase.Forwarding;
         Close(CloseReason.Reset, 0, "internal error", abort: true);
-        Log.Info(Describe() + ": internal error (" + ProxyContext.DescribeFault(exception) + ")"
+        Log.Info(Describe() + ": internal error (" + LogText.Fault(exception) + ")"
             + (wasOpen ? "; connection aborted" : " after the connection closed"));
     }
 
@@ -152,10 +162,10 @@ internal sealed partial class ProxyPair : ClientConnection, IFdHandler
     // The timer is armed once and re-files itself: activity only stores a time (as the stall timer does).
     private void OnIdleTimer()
     {
-        long idleMs = _context.Reactor.NowMs - LastActivityMs;
-        if (idleMs < _context.IdleTimeoutMs)
+        long idleMs = _reactor.NowMs - LastActivityMs;
+        if (idleMs < _settings.IdleTimeoutMs)
         {
-            _context.Reactor.Timers.Arm(_timer, LastActivityMs + _context.IdleTimeoutMs);
+            _reactor.Timers.Arm(_timer, LastActivityMs + _settings.IdleTimeoutMs);
             return;
         }
         // Nothing buffered: an orderly close. Data stuck in a ring would be lost: say so with RST.
@@ -168,7 +178,7 @@ internal sealed partial class ProxyPair : ClientConnection, IFdHandler
         if (_phase != Phase.Forwarding)
             return;
         _phase = Phase.Free;
-        Reactor.Reactor reactor = _context.Reactor;
+        Reactor.Reactor reactor = _reactor;
         reactor.Timers.Cancel(_timer);
         _upstream.Release();
         _downstream.Release();
@@ -188,8 +198,8 @@ internal sealed partial class ProxyPair : ClientConnection, IFdHandler
                 + (errno != 0 ? " " + Errno.Name(errno) : "") + " (" + detail + ")" + ReadErrors());
         _client = _server = -1;
         _proxyHeader = null;
-        _context.Closed(this, reason, errno, _addressIndex, _upstream.BytesForwarded, _downstream.BytesForwarded);
-        _context.Pairs.Return(this);
+        _connections.Closed(this, reason, errno, _addressIndex, _upstream.BytesForwarded, _downstream.BytesForwarded);
+        _pool.Return(this);
     }
 
     private string ReadErrors()

@@ -1,0 +1,38 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using TcpProxy.Configuration;
+using TcpProxy.Interop;
+using TcpProxy.Proxy;
+
+namespace TcpProxy.Hosting;
+
+/// <summary>The one line a starting proxy logs: where it listens, where it forwards, and every setting that differs from nothing.</summary>
+internal static class StartupLine
+{
+    public static string Format(ProxyOptions options, SocketAddress listening, PairSettings settings, string pollerName, long fileLimit, SocketAddress? metrics)
+    {
+        var line = new List<string> { pollerName };
+        if (options.Reactors > 1)
+            line.Add(options.Reactors.ToString(CultureInfo.InvariantCulture) + " reactors (SO_REUSEPORT)");
+        line.Add(options.BufferSize.ToString(CultureInfo.InvariantCulture) + " B buffers");
+        line.Add("stall timeout " + Seconds(options.StallTimeout));
+        line.Add("connect timeout " + Seconds(options.ConnectTimeout));
+        if (options.IdleTimeout > TimeSpan.Zero)
+            line.Add("idle timeout " + Seconds(options.IdleTimeout));
+        if (options.SendProxy != ProxyProtocolVersion.None)
+            line.Add("PROXY protocol " + (options.SendProxy == ProxyProtocolVersion.V1 ? "v1" : "v2"));
+        if (options.MaxConnections > 0)
+            line.Add("at most " + options.MaxConnections.ToString(CultureInfo.InvariantCulture) + " connections");
+        line.Add("fd limit " + fileLimit.ToString(CultureInfo.InvariantCulture));
+        if (options.AccessLogPath != null)
+            line.Add("access log " + (options.AccessLogPath == "-" ? "on stderr" : options.AccessLogPath)
+                + (options.AccessLogFormat == AccessLogFormat.Json ? " (JSON)" : ""));
+        if (metrics is SocketAddress address)
+            line.Add("metrics at http://" + address + "/metrics");
+        return "listening on " + listening + ", forwarding to " + settings.DestinationName
+            + " (" + string.Join(", ", settings.Destinations) + "); " + string.Join(", ", line);
+    }
+
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
+}
