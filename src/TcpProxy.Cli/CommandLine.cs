@@ -6,7 +6,6 @@ using System.Globalization;
 using System.IO;
 using TcpProxy.Configuration;
 using TcpProxy.Interop;
-using TcpProxy.Proxy;
 using TcpProxy.Reactor;
 
 namespace TcpProxy.Cli;
@@ -136,24 +135,7 @@ internal static class CommandLine
             int code = result.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
             return new ParsedCommandLine(null, code);
         }
-        if (problem is null && result.GetValue(verbose) && result.GetValue(quiet))
-            problem = "--verbose and --quiet exclude each other";
-        if (problem is null && result.GetResult(logFormat) is { Implicit: false } && result.GetValue(accessLog) is null)
-            problem = "--log-format: '" + result.GetResult(logFormat)!.Tokens[0].Value + "' needs --access-log (it formats the access log only)";
-        if (problem is null && result.GetValue(sendProxy) is ProxyProtocolVersion version
-            && result.GetValue(bufferSize) < ProxyProtocolHeader.MaxLength(version))
-            problem = "--buffer-size: '" + result.GetValue(bufferSize).ToString(CultureInfo.InvariantCulture) + "' is too small for --send-proxy "
-                + (version == ProxyProtocolVersion.V1 ? "v1" : "v2") + " (at least "
-                + ProxyProtocolHeader.MaxLength(version).ToString(CultureInfo.InvariantCulture) + " bytes, the longest header)";
-        if (problem is null && result.GetValue(bufferMemory) is long memory && memory != 0 && memory < result.GetValue(bufferSize))
-            problem = "--buffer-memory: '" + result.GetResult(bufferMemory)!.Tokens[0].Value + "' is less than one buffer (--buffer-size "
-                + result.GetValue(bufferSize).ToString(CultureInfo.InvariantCulture) + ")";
-        if (problem is not null)
-        {
-            error.WriteLine("tcpproxy: " + problem + " (" + Usage + ")");
-            return new ParsedCommandLine(null, ExitCodes.UsageError);
-        }
-        var options = new ProxyOptions
+        var options = problem is not null ? null : new ProxyOptions
         {
             DestinationHost = result.GetValue(destinationHost)!,
             DestinationPort = result.GetValue(destinationPort),
@@ -176,6 +158,18 @@ internal static class CommandLine
             Reactors = result.GetValue(reactors) ?? 1,
             Splice = result.GetValue(splice) ?? SpliceMode.Auto,
         };
+        if (options is not null)
+            problem = OptionChecks.FirstProblem(options, name => name switch
+            {
+                "--verbose" => result.GetValue(verbose) ? "" : null,
+                "--quiet" => result.GetValue(quiet) ? "" : null,
+                _ => result.GetResult(name) is OptionResult { Implicit: false } given ? given.Tokens[0].Value : null,
+            });
+        if (problem is not null)
+        {
+            error.WriteLine("tcpproxy: " + problem + " (" + Usage + ")");
+            return new ParsedCommandLine(null, ExitCodes.UsageError);
+        }
         return new ParsedCommandLine(options, ExitCodes.Success);
     }
 

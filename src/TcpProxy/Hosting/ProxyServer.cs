@@ -103,16 +103,9 @@ public sealed class ProxyServer : IDisposable
     /// <summary>Resolves, raises the fd limit, opens the access log, binds and listens. Null with a one-line error on failure.</summary>
     public static ProxyServer? Create(ProxyOptions options, Log log, out string? error)
     {
-        if (options.SendProxy != ProxyProtocolVersion.None && options.BufferSize < ProxyProtocolHeader.MaxLength(options.SendProxy))
-        {
-            error = "--buffer-size is too small for a PROXY protocol header";
+        error = OptionChecks.FirstProblem(options);
+        if (error is not null)
             return null;
-        }
-        if (options.Reactors < 1 || options.Reactors > ProxyOptions.MaxReactors)
-        {
-            error = "--reactors must be 1 to " + ProxyOptions.MaxReactors.ToString(CultureInfo.InvariantCulture);
-            return null;
-        }
         SocketAddress[]? destinations = AddressResolver.Resolve(options.DestinationHost, options.DestinationPort, passive: false, out string? resolveError);
         if (destinations is null)
         {
@@ -259,13 +252,13 @@ public sealed class ProxyServer : IDisposable
         if (options.IdleTimeout > TimeSpan.Zero)
             line.Add("idle timeout " + Seconds(options.IdleTimeout));
         if (options.SendProxy != ProxyProtocolVersion.None)
-            line.Add("PROXY protocol " + (options.SendProxy == ProxyProtocolVersion.V1 ? "v1" : "v2"));
+            line.Add("PROXY protocol " + options.SendProxy.Name());
         if (options.MaxConnections > 0)
             line.Add("at most " + options.MaxConnections.ToString(CultureInfo.InvariantCulture) + " connections");
         line.Add("fd limit " + fileLimit.ToString(CultureInfo.InvariantCulture));
         if (options.AccessLogPath != null)
             line.Add("access log " + (options.AccessLogPath == "-" ? "on stderr" : options.AccessLogPath)
-                + (options.AccessLogFormat == AccessLogFormat.Json ? " (JSON)" : ""));
+                + (options.AccessLogFormat != AccessLogFormat.Text ? " (" + options.AccessLogFormat.Name().ToUpperInvariant() + ")" : ""));
         if (parts.Metrics != null)
             line.Add("metrics at http://" + parts.Metrics.Address + "/metrics");
         return "listening on " + parts.Loops[0].Listener!.Address + ", forwarding to " + destinationName
