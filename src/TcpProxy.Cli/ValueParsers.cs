@@ -1,5 +1,6 @@
 using System;
 using System.Globalization;
+using TcpProxy.Configuration;
 
 namespace TcpProxy.Cli;
 
@@ -94,16 +95,15 @@ internal static class ValueParsers
         return true;
     }
 
-    /// <summary>One of a fixed set of words, compared exactly.</summary>
-    public static bool TryChoice(string text, string[] choices, out int index, out string? problem)
+    /// <summary>One of an enum's names, compared exactly.</summary>
+    public static bool TryChoice<T>(string text, EnumNames<T> names, out T value, out string? problem) where T : struct, Enum
     {
-        index = Array.IndexOf(choices, text);
-        if (index >= 0)
+        if (names.TryParse(text, out value))
         {
             problem = null;
             return true;
         }
-        problem = Quote(text) + " is not one of " + string.Join(", ", choices);
+        problem = Quote(text) + " is not one of " + string.Join(", ", names.Names);
         return false;
     }
 

@@ -117,6 +117,36 @@ public sealed class CommandLineParsingTests
         Assert.Equal(65535, options.ListenPort);
     }
 
+    [Fact]
+    public void EveryOption_IsApplied()
+    {
+        (ParsedCommandLine result, _, string error) = Parse(
+            "db.internal", "5432", "6432", "--buffer-size", "4096", "--buffer-memory", "1M", "--stall-timeout", "2.5",
+            "--connect-timeout", "0.5", "--idle-timeout", "300", "--drain-timeout", "0", "--max-connections", "1000",
+            "--access-log", "-", "--log-format", "json", "--metrics", "[::1]:9100", "--send-proxy", "v2", "--bind", "127.0.0.1",
+            "--poller", "poll", "--reactors", "1", "--splice", "off", "-q");
+        Assert.Equal("", error);
+        var expected = new ProxyOptions
+        {
+            DestinationHost = "db.internal", DestinationPort = 5432, ListenPort = 6432, BufferSize = 4096, BufferMemory = 1 << 20,
+            StallTimeout = TimeSpan.FromSeconds(2.5), ConnectTimeout = TimeSpan.FromSeconds(0.5), IdleTimeout = TimeSpan.FromSeconds(300),
+            DrainTimeout = TimeSpan.Zero, MaxConnections = 1000, AccessLogPath = "-", AccessLogFormat = AccessLogFormat.Json,
+            MetricsHost = "::1", MetricsPort = 9100, SendProxy = ProxyProtocolVersion.V2, BindAddress = "127.0.0.1",
+            Poller = PollerKind.Poll, Reactors = 1, Splice = SpliceMode.Off, LogLevel = LogLevel.Quiet,
+        };
+        Assert.Equal(expected, result.Options);
+    }
+
+    [Theory]
+    [InlineData("-v", "false", "-q")]
+    [InlineData("--verbose=false", "-q")]
+    public void AFlagSetToFalse_IsOff(params string[] flags)
+    {
+        (ParsedCommandLine result, _, string error) = Parse(["host", "80", "3000", .. flags]);
+        Assert.Equal("", error);
+        Assert.Equal(LogLevel.Quiet, Assert.IsType<ProxyOptions>(result.Options).LogLevel);
+    }
+
     [Theory]
     [InlineData("missing destination-host")]
     [InlineData("missing destination-port", "host")]
@@ -135,6 +165,9 @@ public sealed class CommandLineParsingTests
     [InlineData("--poller: 'select' is not one of auto, epoll, kqueue, poll", "host", "80", "3000", "--poller", "select")]
     [InlineData("--splice: 'true' is not one of off, on, auto", "host", "80", "3000", "--splice", "true")]
     [InlineData("--splice: missing value", "host", "80", "3000", "--splice")]
+    [InlineData("--buffer-size: '106' is too small for --send-proxy v1 (at least 107 bytes, the longest header)", "host", "80", "3000", "--send-proxy", "v1", "--buffer-size", "106")]
+    [InlineData("--buffer-memory: '4K' is less than one buffer (--buffer-size 8192)", "host", "80", "3000", "--buffer-memory", "4K")]
+    [InlineData("--log-format: 'text' needs --access-log (it formats the access log only)", "host", "80", "3000", "--log-format", "text")]
     public void BadCommandLine_IsOneLineNamingTheProblem_ExitCode2(string expected, params string[] args)
     {
         (ParsedCommandLine result, _, string error) = Parse(args);

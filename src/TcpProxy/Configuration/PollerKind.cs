@@ -9,3 +9,12 @@ public enum PollerKind
     Kqueue,
     Poll,
 }
+
+public static class PollerKindNames
+{
+    /// <summary>As --poller takes them and the start-up line shows them.</summary>
+    public static readonly EnumNames<PollerKind> All = new(
+        (PollerKind.Auto, "auto"), (PollerKind.Epoll, "epoll"), (PollerKind.Kqueue, "kqueue"), (PollerKind.Poll, "poll"));
+
+    public static string Name(this PollerKind kind) => All.NameOf(kind);
+}

@@ -2,21 +2,6 @@ using System;
 
 namespace TcpProxy.Configuration;
 
-/// <summary>How access-log lines are written.</summary>
-public enum AccessLogFormat
-{
-    Text,
-    Json,
-}
-
-/// <summary>Which PROXY protocol header, if any, precedes the client's bytes to the destination.</summary>
-public enum ProxyProtocolVersion
-{
-    None,
-    V1,
-    V2,
-}
-
 /// <summary>What the proxy was asked to do; produced by the CLI, read by every floor.</summary>
 public sealed record ProxyOptions
 {

@@ -10,3 +10,11 @@ public enum SpliceMode
     /// <summary>Each direction copies until it streams in bulk, then splices until it goes quiet; off where there is no splice.</summary>
     Auto,
 }
+
+public static class SpliceModeNames
+{
+    /// <summary>As --splice takes them.</summary>
+    public static readonly EnumNames<SpliceMode> All = new((SpliceMode.Off, "off"), (SpliceMode.On, "on"), (SpliceMode.Auto, "auto"));
+
+    public static string Name(this SpliceMode mode) => All.NameOf(mode);
+}

@@ -81,16 +81,9 @@ public sealed class ProxyServer : IDisposable
     /// <summary>Resolves, raises the fd limit, opens the access log, assembles the loops (binding and listening). Null with a one-line error on failure.</summary>
     public static ProxyServer? Create(ProxyOptions options, Log log, out string? error)
     {
-        if (options.SendProxy != ProxyProtocolVersion.None && options.BufferSize < ProxyProtocolHeader.MaxLength(options.SendProxy))
-        {
-            error = "--buffer-size is too small for a PROXY protocol header";
+        error = OptionChecks.FirstProblem(options);
+        if (error is not null)
             return null;
-        }
-        if (options.Reactors < 1 || options.Reactors > ProxyOptions.MaxReactors)
-        {
-            error = "--reactors must be 1 to " + ProxyOptions.MaxReactors.ToString(CultureInfo.InvariantCulture);
-            return null;
-        }
         SocketAddress[]? destinations = AddressResolver.Resolve(options.DestinationHost, options.DestinationPort, passive: false, out string? resolveError);
         if (destinations is null)
         {

@@ -21,13 +21,13 @@ internal static class StartupLine
         if (options.IdleTimeout > TimeSpan.Zero)
             line.Add("idle timeout " + Seconds(options.IdleTimeout));
         if (options.SendProxy != ProxyProtocolVersion.None)
-            line.Add("PROXY protocol " + (options.SendProxy == ProxyProtocolVersion.V1 ? "v1" : "v2"));
+            line.Add("PROXY protocol " + options.SendProxy.Name());
         if (options.MaxConnections > 0)
             line.Add("at most " + options.MaxConnections.ToString(CultureInfo.InvariantCulture) + " connections");
         line.Add("fd limit " + fileLimit.ToString(CultureInfo.InvariantCulture));
         if (options.AccessLogPath != null)
             line.Add("access log " + (options.AccessLogPath == "-" ? "on stderr" : options.AccessLogPath)
-                + (options.AccessLogFormat == AccessLogFormat.Json ? " (JSON)" : ""));
+                + (options.AccessLogFormat != AccessLogFormat.Text ? " (" + options.AccessLogFormat.Name().ToUpperInvariant() + ")" : ""));
         if (metrics is SocketAddress address)
             line.Add("metrics at http://" + address + "/metrics");
         return "listening on " + listening + ", forwarding to " + settings.DestinationName

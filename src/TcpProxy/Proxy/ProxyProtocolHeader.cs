@@ -18,15 +18,12 @@ namespace TcpProxy.Proxy;
 /// </summary>
 public static class ProxyProtocolHeader
 {
-    /// <summary>The longest v1 line the specification allows (TCP6 with every field at its widest).</summary>
-    public const int MaxV1Length = 107;
+    // The longest headers are written down in Configuration, where --buffer-size is checked against them.
+    public const int MaxV1Length = ProxyProtocolVersions.MaxV1HeaderLength;
 
-    /// <summary>The longest v2 header this proxy sends: 16 bytes, then 36 of IPv6 addresses and ports.</summary>
-    public const int MaxV2Length = 16 + 36;
+    public const int MaxV2Length = ProxyProtocolVersions.MaxV2HeaderLength;
 
     private static ReadOnlySpan<byte> V2Signature => [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A];
-
-    public static int MaxLength(ProxyProtocolVersion version) => version == ProxyProtocolVersion.V1 ? MaxV1Length : MaxV2Length;
 
     /// <summary>The header for a client at <paramref name="source"/> that connected to <paramref name="destination"/>.</summary>
     public static byte[] Build(ProxyProtocolVersion version, in SocketAddress source, in SocketAddress destination)

@@ -22,13 +22,7 @@ public static class PollerFactory
         kind != PollerKind.Auto ? kind : Sys.HasEpoll ? PollerKind.Epoll : Sys.HasKqueue ? PollerKind.Kqueue : PollerKind.Poll;
 
     /// <summary>The backend's lower-case name, as --poller takes it.</summary>
-    public static string NameOf(PollerKind kind) => kind switch
-    {
-        PollerKind.Epoll => "epoll",
-        PollerKind.Kqueue => "kqueue",
-        PollerKind.Poll => "poll",
-        _ => "auto",
-    };
+    public static string NameOf(PollerKind kind) => kind.Name();
 
     /// <summary>Creates the backend, or returns null with a one-line reason.</summary>
     public static IPoller? Create(PollerKind kind, out string? error)
