@@ -80,7 +80,7 @@ internal sealed class ReactorLoop : IDisposable
         return loop;
     }
 
-    private static LoopParts BuildParts(Reactor.Reactor reactor, int index, ProcessParts process)
+    internal static LoopParts BuildParts(Reactor.Reactor reactor, int index, ProcessParts process)
     {
         PairSettings settings = process.Settings;
         var counters = new ProxyCounters();

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
@@ -5,7 +6,11 @@ using TcpProxy.Proxy;
 
 namespace TcpProxy.Metrics;
 
-/// <summary>The counters as one log line, for SIGUSR1: the same figures as the metrics endpoint.</summary>
+/// <summary>
+/// The counters as one log line, for SIGUSR1: the same figures as the
+/// metrics endpoint, from the same definitions (<see cref="ProxyMetrics"/>),
+/// those with words of their own (<see cref="MetricFamily.Report"/>).
+/// </summary>
 public static class CounterReport
 {
     internal static string Format(LoopParts context) => Format([context]);
@@ -13,47 +18,43 @@ public static class CounterReport
     /// <summary>The sum over every reactor; with several, each one's accepted and active clients follow.</summary>
     internal static string Format(IReadOnlyList<LoopParts> contexts)
     {
-        LoopParts context = contexts[0];
-        var counters = new CounterTotals(contexts);
-        var line = new StringBuilder("counters: accepted ", 256);
-        Append(line, counters.Accepted).Append(", active ");
-        Append(line, counters.Active).Append(", closed");
-        for (int i = 0; i < CloseReasons.Count; i++)
+        var source = new MetricSource(contexts);
+        var line = new StringBuilder("counters: ", 256);
+        foreach (MetricFamily family in ProxyMetrics.Families)
         {
-            line.Append(i == 0 ? " " : ", ").Append(CloseReasons.Name((CloseReason)i)).Append(' ');
-            Append(line, counters.Closed((CloseReason)i));
+            if (family.Report is string words && family.PerReactor == null)
+                AppendSums(line.Append(words), family, source);
         }
-        line.Append("; bytes up ");
-        Append(line, counters.BytesUp).Append(", down ");
-        Append(line, counters.BytesDown).Append("; connect failures ");
-        Append(line, counters.ConnectFailures).Append(", accept pauses ");
-        Append(line, counters.AcceptPauses).Append(", buffered bytes ");
-        Append(line, counters.BufferedBytes).Append(", buffers in use ");
-        Append(line, counters.BuffersInUse).Append(", buffer waits ");
-        Append(line, counters.BufferWaits).Append("; splice switches to splice ");
-        Append(line, counters.SwitchesToSplice).Append(", to copy ");
-        Append(line, counters.SwitchesToCopy).Append(", pipes in use ");
-        Append(line, counters.PipesInUse).Append(", idle ");
-        Append(line, counters.PipesIdle).Append("; log lines dropped ");
-        Append(line, context.Log.Writer?.DroppedLines ?? 0);
-        if (context.AccessLog is AccessLog accessLog && accessLog.Writer != context.Log.Writer)
-            Append(line.Append(", access log lines dropped "), accessLog.Writer.DroppedLines);
-        if (contexts.Count > 1)
+        if (contexts.Count == 1)
+            return line.ToString();
+        foreach (MetricFamily family in ProxyMetrics.Families)
         {
-            line.Append("; per reactor accepted ");
-            AppendEach(line, contexts, c => c.Counters.Accepted);
-            line.Append(", active ");
-            AppendEach(line, contexts, c => c.OpenConnections);
+            if (family.Report is string words && family.PerReactor is Func<LoopParts, long> perReactor)
+                AppendEach(line.Append(words).Append(' '), contexts, perReactor);
         }
         return line.ToString();
     }
 
-    // "120/80": one figure per reactor, in order.
-    private static void AppendEach(StringBuilder line, IReadOnlyList<LoopParts> contexts, System.Func<LoopParts, long> figure)
+    // " eof 3, stall 0": each series' words, then its value.
+    private static void AppendSums(StringBuilder line, MetricFamily family, MetricSource source)
     {
-        for (int i = 0; i < contexts.Count; i++)
-            Append(i == 0 ? line : line.Append('/'), figure(contexts[i]));
+        bool first = true;
+        foreach (MetricSeries series in family.Series)
+        {
+            if (!series.IsPresent(source))
+                continue;
+            line.Append(first ? " " : ", ");
+            if (series.ReportWords != null)
+                line.Append(series.ReportWords).Append(' ');
+            line.Append(series.Read(source).ToString());
+            first = false;
+        }
     }
 
-    private static StringBuilder Append(StringBuilder line, long value) => line.Append(value.ToString(CultureInfo.InvariantCulture));
+    // "120/80": one figure per reactor, in order.
+    private static void AppendEach(StringBuilder line, IReadOnlyList<LoopParts> contexts, Func<LoopParts, long> figure)
+    {
+        for (int i = 0; i < contexts.Count; i++)
+            (i == 0 ? line : line.Append('/')).Append(figure(contexts[i]).ToString(CultureInfo.InvariantCulture));
+    }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 
 namespace TcpProxy.Metrics;
@@ -22,19 +21,11 @@ public sealed class PrometheusWriter
         return this;
     }
 
-    public PrometheusWriter Sample(string name, long value) => Sample(name, null, null, value);
-
-    public PrometheusWriter Sample(string name, string? label, string? labelValue, long value)
+    /// <summary>One sample; <paramref name="label"/> null: unlabelled.</summary>
+    internal PrometheusWriter Sample(string name, string? label, string? labelValue, MetricValue value)
     {
         Name(name, label, labelValue);
-        _text.Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
-        return this;
-    }
-
-    public PrometheusWriter Sample(string name, double value)
-    {
-        Name(name, null, null);
-        _text.Append(value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        _text.Append(value.ToString()).Append('\n');
         return this;
     }
 
