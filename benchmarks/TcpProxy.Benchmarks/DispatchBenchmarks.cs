@@ -41,7 +41,7 @@ public class DispatchBenchmarks : IFdHandler
         _fds = new int[Registered];
         for (int i = 0; i < Registered; i++)
         {
-            int fd = Sys.EventFd();
+            int fd = Sys.OpenWakeup();
             if (fd < 0)
                 throw new InvalidOperationException("eventfd: " + Errno.Name(-fd));
             _fds[i] = fd;
@@ -73,7 +73,7 @@ public class DispatchBenchmarks : IFdHandler
         int next = _next;
         for (int i = 0; i < Signalled; i++)
         {
-            if (Sys.EventFdSignal(fds[next]) < 0)
+            if (Sys.Wake(fds[next]) < 0)
                 throw new InvalidOperationException("eventfd write failed");
             next = next + 1 == fds.Length ? 0 : next + 1;
         }

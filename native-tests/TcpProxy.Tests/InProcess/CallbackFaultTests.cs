@@ -34,8 +34,8 @@ public sealed class CallbackFaultTests : IDisposable
         int failing = Watch(owner, () => throw new InvalidOperationException("failing callback"));
         int neighbourCalls = 0;
         int neighbour = Watch(new RecordingOwner(), () => neighbourCalls++);
-        Sys.EventFdSignal(failing);
-        Sys.EventFdSignal(neighbour);
+        Sys.Wake(failing);
+        Sys.Wake(neighbour);
 
         Assert.Equal(0, _reactor.RunOnce(1000));
 
@@ -73,9 +73,9 @@ public sealed class CallbackFaultTests : IDisposable
             throw new InvalidOperationException("nobody's callback");
         });
 
-        Sys.EventFdSignal(fd);
+        Sys.Wake(fd);
         Assert.Equal(0, _reactor.RunOnce(1000));
-        Sys.EventFdSignal(fd);
+        Sys.Wake(fd);
         Assert.Equal(0, _reactor.RunOnce(50));
 
         Assert.Equal("nobody's callback", Assert.Single(reported).Message);
@@ -89,7 +89,7 @@ public sealed class CallbackFaultTests : IDisposable
         _reactor.UnownedFault = reported.Add;
         int fd = Watch(new FailingOwner(), () => throw new InvalidOperationException("first"));
 
-        Sys.EventFdSignal(fd);
+        Sys.Wake(fd);
         Assert.Equal(0, _reactor.RunOnce(1000));
 
         Assert.Equal("the owner failed too", Assert.Single(reported).Message);
@@ -103,13 +103,13 @@ public sealed class CallbackFaultTests : IDisposable
     /// <summary>An eventfd whose readable callback drains it, then runs <paramref name="body"/>.</summary>
     private int Watch(IFaultOwner? owner, Action body)
     {
-        int fd = Sys.EventFd();
+        int fd = Sys.OpenWakeup();
         Assert.True(fd >= 0);
         _fds.Add(fd);
         Assert.Equal(0, _reactor.Add(fd, IoEvents.None, owner));
         _reactor.SetCallback(fd, IoEvents.Readable, () =>
         {
-            Sys.EventFdDrain(fd);
+            Sys.DrainWakeup(fd);
             _reactor.ClearReady(fd, IoEvents.Readable);
             body();
         });

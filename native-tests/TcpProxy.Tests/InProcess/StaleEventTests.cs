@@ -23,8 +23,8 @@ public sealed class StaleEventTests
         {
             IPoller poller = PollerFactory.Create(kind, out string? error) ?? throw new System.InvalidOperationException(error);
             using var reactor = new Reactor.Reactor(poller);
-            int first = Sys.EventFd();
-            int second = Sys.EventFd();
+            int first = Sys.OpenWakeup();
+            int second = Sys.OpenWakeup();
             Assert.True(first >= 0 && second >= 0);
             Assert.Equal(0, reactor.Add(first, IoEvents.None));
             Assert.Equal(0, reactor.Add(second, IoEvents.None));
@@ -39,21 +39,21 @@ public sealed class StaleEventTests
                 int other = fds[1 - i];
                 reactor.SetCallback(self, IoEvents.Readable, () =>
                 {
-                    Sys.EventFdDrain(self);
+                    Sys.DrainWakeup(self);
                     reactor.ClearReady(self, IoEvents.Readable);
                     if (replaced >= 0)
                         return;
                     survivor = self;
                     reactor.Remove(other);
                     Sys.Close(other);
-                    replaced = Sys.EventFd(); // not readable: any call to its callback comes from a stale event
+                    replaced = Sys.OpenWakeup(); // not readable: any call to its callback comes from a stale event
                     reused = replaced == other;
                     Assert.Equal(0, reactor.Add(replaced, IoEvents.None));
                     reactor.SetCallback(replaced, IoEvents.Readable, () => newOwnerCalls++);
                 });
             }
-            Sys.EventFdSignal(first);
-            Sys.EventFdSignal(second);
+            Sys.Wake(first);
+            Sys.Wake(second);
             Assert.Equal(0, reactor.RunOnce(1000));
             Assert.True(replaced >= 0, "no handler ran");
             Assert.Equal(0, newOwnerCalls);

@@ -28,7 +28,7 @@ public sealed class TimerPunctualityTests
     {
         IPoller poller = PollerFactory.Create(PollerKind.Auto, out string? error) ?? throw new InvalidOperationException(error); // the OS's own: epoll, kqueue
         using var reactor = new Reactor.Reactor(poller);
-        int fd = Sys.EventFd();
+        int fd = Sys.OpenWakeup();
         Assert.True(fd >= 0);
         try
         {
@@ -47,7 +47,7 @@ public sealed class TimerPunctualityTests
             Assert.Equal(0, reactor.RunOnce(0)); // brings the loop's clock up to now
             long armedAt = Stopwatch.GetTimestamp();
             reactor.Timers.Arm(timer, reactor.NowMs + TimerMs);
-            Sys.EventFdSignal(fd);
+            Sys.Wake(fd);
             var limit = Stopwatch.StartNew();
             while (firedAt == 0 && limit.Elapsed < TimeSpan.FromSeconds(5))
                 Assert.Equal(0, reactor.RunOnce(1000));

@@ -64,7 +64,7 @@ internal sealed class Drain
         Reactor.Reactor reactor = _reactor;
         _startedMs = reactor.NowMs;
         _openAtStart = _connections.Count;
-        int connecting = CountConnecting();
+        int connecting = _connections.CountConnecting();
         _log.Info(_prefix + "draining: stopped accepting; " + Count(_openAtStart, "connection") + " open ("
             + connecting.ToString(CultureInfo.InvariantCulture) + " connecting), waiting up to "
             + (_timeoutMs / 1000.0).ToString("0.###", CultureInfo.InvariantCulture) + " s");
@@ -90,7 +90,7 @@ internal sealed class Drain
         _log.Info(_prefix + "draining: " + why + " aborts " + Count(_connections.Count, "connection") + " still open");
         // Finish once, below, with the count: not from inside the aborts' close reports.
         _connections.ConnectionClosed -= _onConnectionClosed;
-        _aborted = _connections.List.AbortAll(CloseReason.Drain);
+        _aborted = _connections.AbortAll(CloseReason.Drain);
         Finish();
     }
 
@@ -105,17 +105,6 @@ internal sealed class Drain
             + (_openAtStart - _aborted).ToString(CultureInfo.InvariantCulture) + " finished, "
             + _aborted.ToString(CultureInfo.InvariantCulture) + " aborted");
         _onFinished(_openAtStart - _aborted, _aborted);
-    }
-
-    private int CountConnecting()
-    {
-        int connecting = 0;
-        for (ClientConnection? connection = _connections.List.First; connection != null; connection = connection.NextOpen)
-        {
-            if (connection.IsConnecting)
-                connecting++;
-        }
-        return connecting;
     }
 
     private static string Count(int n, string noun) => n.ToString(CultureInfo.InvariantCulture) + " " + noun + (n == 1 ? "" : "s");

@@ -193,8 +193,8 @@ public sealed class ProxyServer : IDisposable
             _log.Error("SIGHUP: cannot reopen the access log " + _accessLogPath + ": " + Errno.Name(-rc) + "; still writing to the old file");
     }
 
-    // Written whatever the log level; the sum over every loop.
-    private void WriteCounterReport() => _log.Error(CounterReport.Format(Loops));
+    // The sum over every loop.
+    private void WriteCounterReport() => _log.Report(CounterReport.Format(Loops));
 
     /// <summary>After <see cref="Run"/> has returned (every loop thread has ended).</summary>
     public void Dispose()

@@ -37,15 +37,15 @@ public static unsafe partial class Sys
     /// with it). Returns the fd or -errno.
     /// </summary>
     [MethodImpl(Inline)]
-    public static int EventFd() => Opened(Platform.IsDarwin ? DarwinSys.WakeupCreate() : LinuxSys.EventFd());
+    public static int OpenWakeup() => Opened(Platform.IsDarwin ? DarwinSys.WakeupCreate() : LinuxSys.EventFd());
 
-    /// <summary>Makes a descriptor from <see cref="EventFd"/> readable; safe from any thread.</summary>
+    /// <summary>Makes a descriptor from <see cref="OpenWakeup"/> readable; safe from any thread.</summary>
     [MethodImpl(Inline)]
-    public static int EventFdSignal(int fd) => Platform.IsDarwin ? DarwinSys.WakeupSignal(fd) : LinuxSys.EventFdSignal(fd);
+    public static int Wake(int fd) => Platform.IsDarwin ? DarwinSys.WakeupSignal(fd) : LinuxSys.EventFdSignal(fd);
 
-    /// <summary>Empties a descriptor from <see cref="EventFd"/>: what it counted (eventfd) or read (pipe), -EAGAIN when nothing was pending.</summary>
+    /// <summary>Empties a descriptor from <see cref="OpenWakeup"/>: what it counted (eventfd) or read (pipe), -EAGAIN when nothing was pending.</summary>
     [MethodImpl(Inline)]
-    public static long EventFdDrain(int fd) => Platform.IsDarwin ? DarwinSys.WakeupDrain(fd) : LinuxSys.EventFdDrain(fd);
+    public static long DrainWakeup(int fd) => Platform.IsDarwin ? DarwinSys.WakeupDrain(fd) : LinuxSys.EventFdDrain(fd);
 
     /// <summary>
     /// One descriptor held in reserve, nothing more (the listener's spare for

@@ -27,7 +27,11 @@ public sealed class Log
 
     public bool IsNormal => Level >= LogLevel.Normal;
 
+    /// <summary>A failure the operator must see: written at every level, --quiet included.</summary>
     public void Error(string message) => Write(message);
+
+    /// <summary>What the operator asked for (the SIGUSR1 report): written at every level, --quiet included.</summary>
+    public void Report(string message) => Write(message);
 
     public void Info(string message)
     {

@@ -12,7 +12,7 @@ namespace TcpProxy.Metrics;
 /// nothing for long. Until its first byte arrives it is silent, and the
 /// endpoint may close it to make room (<see cref="MetricsEndpoint"/>).
 /// </summary>
-internal sealed unsafe class MetricsConnection : IFaultOwner, IFdHandler
+internal sealed unsafe class MetricsConnection : IFaultOwner, IFdHandler, IListNode<MetricsConnection>
 {
     public const long TimeLimitMs = 5000;
 
@@ -37,9 +37,10 @@ internal sealed unsafe class MetricsConnection : IFaultOwner, IFdHandler
         _deadline = new LoopTimer(() => Close(abort: true), owner: this);
     }
 
-    // Oldest first, on the endpoint's list: the oldest silent one gives way when a new one needs its place.
-    internal MetricsConnection? Newer;
-    internal MetricsConnection? Older;
+    private ListLinks<MetricsConnection> _links;
+
+    /// <summary>Its place on the endpoint's list of open scrapes.</summary>
+    public ref ListLinks<MetricsConnection> Links => ref _links;
 
     public bool IsClosed { get; private set; }
 

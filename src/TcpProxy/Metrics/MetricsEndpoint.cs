@@ -37,9 +37,8 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
     private readonly int _fd;
     private readonly ScrapeCache _cache;
     private readonly LoopTimer _graceOver;
-    private MetricsConnection? _oldest;
-    private MetricsConnection? _newest;
-    private int _open;
+    // Oldest first: the oldest silent one gives way when a new one needs its place.
+    private readonly IntrusiveList<MetricsConnection> _open = new();
     private bool _paused;
     private bool _disposed;
 
@@ -117,7 +116,7 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
     {
         for (int i = 0; i < AcceptBudget; i++)
         {
-            if (_open == MaxConnections && !MakeRoom())
+            if (_open.Count == MaxConnections && !MakeRoom())
             {
                 Pause();
                 return;
@@ -134,7 +133,7 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
                 return;
             }
             var connection = new MetricsConnection(this, _reactor, fd);
-            Append(connection);
+            _open.AddLast(connection);
             if (!connection.Start())
                 connection.Close(abort: true);
         }
@@ -144,9 +143,9 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
     private bool MakeRoom()
     {
         MetricsConnection? next;
-        for (MetricsConnection? candidate = _oldest; candidate != null; candidate = next)
+        for (MetricsConnection? candidate = _open.First; candidate != null; candidate = next)
         {
-            next = candidate.Newer;
+            next = IntrusiveList<MetricsConnection>.Next(candidate);
             if (!candidate.IsSilent)
                 continue;
             long graceEndsMs = candidate.OpenedMs + GraceMs;
@@ -184,29 +183,9 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
         _reactor.Watch(_fd, IoEvents.Readable, true);
     }
 
-    private void Append(MetricsConnection connection)
-    {
-        connection.Older = _newest;
-        if (_newest != null)
-            _newest.Newer = connection;
-        else
-            _oldest = connection;
-        _newest = connection;
-        _open++;
-    }
-
     internal void Closed(MetricsConnection connection)
     {
-        if (connection.Older != null)
-            connection.Older.Newer = connection.Newer;
-        else
-            _oldest = connection.Newer;
-        if (connection.Newer != null)
-            connection.Newer.Older = connection.Older;
-        else
-            _newest = connection.Older;
-        connection.Newer = connection.Older = null;
-        _open--;
+        _open.Remove(connection);
         Resume();
     }
 
@@ -218,7 +197,7 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
         _reactor.Timers.Cancel(_graceOver);
         Pacing.Dispose();
         // Bounded: each close unlinks one.
-        while (_oldest is MetricsConnection connection)
+        while (_open.First is MetricsConnection connection)
             connection.Close(abort: true);
         _reactor.Remove(_fd);
         Sys.Close(_fd);

@@ -26,8 +26,8 @@ internal sealed unsafe class BufferMemory : LoopTimer
     private readonly BufferPool _pool;
     private readonly Reactor.Reactor _reactor;
     private readonly Log _log;
-    private Direction? _firstWaiting;
-    private Direction? _lastWaiting;
+    // Directions waiting for a buffer, served first come first served.
+    private readonly IntrusiveList<Direction> _waiting = new();
     private long _waitsThisEpisode;
     private long _episodeStartMs;
     private long _lastWaitMs;
@@ -48,7 +48,7 @@ internal sealed unsafe class BufferMemory : LoopTimer
     public long Waits { get; private set; }
 
     /// <summary>Directions waiting for a buffer now.</summary>
-    public int Waiting { get; private set; }
+    public int Waiting => _waiting.Count;
 
     /// <summary>
     /// Attaches a block to the direction's ring, or queues the direction (true: attached).
@@ -59,7 +59,7 @@ internal sealed unsafe class BufferMemory : LoopTimer
         if (direction.IsWaitingForBuffer)
             return false;
         // Waiting directions go first: a newcomer must not overtake them.
-        byte* block = _firstWaiting == null ? _pool.TryTake() : null;
+        byte* block = _waiting.First == null ? _pool.TryTake() : null;
         if (block != null)
         {
             direction.Ring.Attach(block);
@@ -73,7 +73,7 @@ internal sealed unsafe class BufferMemory : LoopTimer
     public void Return(Direction direction, bool discardData)
     {
         byte* block = discardData ? direction.Ring.Clear() : direction.Ring.Detach();
-        Direction? next = _firstWaiting;
+        Direction? next = _waiting.First;
         if (next == null)
         {
             _pool.Return(block);
@@ -81,9 +81,9 @@ internal sealed unsafe class BufferMemory : LoopTimer
                 _reactor.Timers.Arm(this, _reactor.NowMs + TrimIntervalMs);
             return;
         }
-        Unlink(next);
+        _waiting.Remove(next);
         next.Ring.Attach(block);
-        if (_firstWaiting == null)
+        if (_waiting.First == null)
             AwaitEpisodeEnd();
         // Only marks its source watched again; its read runs later from the loop, not inside this caller.
         next.BufferGranted();
@@ -94,22 +94,14 @@ internal sealed unsafe class BufferMemory : LoopTimer
     {
         if (!direction.IsWaitingForBuffer)
             return;
-        Unlink(direction);
-        if (_firstWaiting == null)
+        _waiting.Remove(direction);
+        if (_waiting.First == null)
             AwaitEpisodeEnd();
     }
 
     private void Enqueue(Direction direction)
     {
-        direction.IsWaitingForBuffer = true;
-        direction.NextWaiting = null;
-        direction.PreviousWaiting = _lastWaiting;
-        if (_lastWaiting != null)
-            _lastWaiting.NextWaiting = direction;
-        else
-            _firstWaiting = direction;
-        _lastWaiting = direction;
-        Waiting++;
+        _waiting.AddLast(direction);
         Waits++;
         _lastWaitMs = _reactor.NowMs;
         if (_waitsThisEpisode++ > 0)
@@ -122,28 +114,13 @@ internal sealed unsafe class BufferMemory : LoopTimer
             + _pool.BlockSize.ToString(CultureInfo.InvariantCulture) + " B in use; directions that need one stop reading until one frees up");
     }
 
-    private void Unlink(Direction direction)
-    {
-        if (direction.PreviousWaiting != null)
-            direction.PreviousWaiting.NextWaiting = direction.NextWaiting;
-        else
-            _firstWaiting = direction.NextWaiting;
-        if (direction.NextWaiting != null)
-            direction.NextWaiting.PreviousWaiting = direction.PreviousWaiting;
-        else
-            _lastWaiting = direction.PreviousWaiting;
-        direction.NextWaiting = direction.PreviousWaiting = null;
-        direction.IsWaitingForBuffer = false;
-        Waiting--;
-    }
-
     private void AwaitEpisodeEnd() => _reactor.Timers.Arm(_episodeEnd, _reactor.NowMs + EpisodeQuietMs);
 
     private void OnEpisodeQuiet()
     {
         if (_waitsThisEpisode == 0)
             return;
-        if (_firstWaiting != null)
+        if (_waiting.First != null)
             return; // waiting again: the queue emptying re-arms this
         if (_reactor.NowMs - _lastWaitMs < EpisodeQuietMs)
         {

@@ -1,5 +1,6 @@
 using System;
 using TcpProxy.Logging;
+using TcpProxy.Reactor;
 
 namespace TcpProxy.Proxy;
 
@@ -9,7 +10,7 @@ namespace TcpProxy.Proxy;
 /// access-log line, then whoever waits for closes (admission, the listener,
 /// a drain) told.
 /// </summary>
-public sealed class ConnectionTracker
+internal sealed class ConnectionTracker
 {
     private readonly Reactor.Reactor _reactor;
     private readonly ProxyCounters _counters;
@@ -25,10 +26,10 @@ public sealed class ConnectionTracker
         AccessLog = accessLog;
     }
 
-    /// <summary>Clients accepted and not yet closed, connecting ones included.</summary>
-    public ConnectionList List { get; } = new();
+    // Clients accepted and not yet closed, connecting ones included; the newest first.
+    private readonly IntrusiveList<ProxyPair> _open = new();
 
-    public int Count => List.Count;
+    public int Count => _open.Count;
 
     public Log Log { get; }
 
@@ -41,12 +42,38 @@ public sealed class ConnectionTracker
     /// <summary>After every close, once the connection is off the list and its descriptors are given back.</summary>
     public event Action? ConnectionClosed;
 
-    public void Opened(ClientConnection connection) => List.Add(connection);
+    public void Opened(ProxyPair connection) => _open.AddFirst(connection);
+
+    /// <summary>Open connections still connecting to the destination.</summary>
+    public int CountConnecting()
+    {
+        int connecting = 0;
+        for (ProxyPair? connection = _open.First; connection != null; connection = IntrusiveList<ProxyPair>.Next(connection))
+        {
+            if (connection.IsConnecting)
+                connecting++;
+        }
+        return connecting;
+    }
+
+    /// <summary>Aborts every open connection (the drain's end); returns how many.</summary>
+    public int AbortAll(CloseReason reason)
+    {
+        int aborted = 0;
+        // Bounded: each abort closes its connection, and nothing is accepted meanwhile.
+        while (_open.First is ProxyPair connection)
+        {
+            connection.Abort(reason);
+            _open.Remove(connection); // an abort that failed to unlist must not loop forever
+            aborted++;
+        }
+        return aborted;
+    }
 
     /// <summary>serverIndex is -1 when it never connected.</summary>
-    internal void Closed(ClientConnection connection, CloseReason reason, int errno, int serverIndex, long bytesUp, long bytesDown)
+    internal void Closed(ProxyPair connection, CloseReason reason, int errno, int serverIndex, long bytesUp, long bytesDown)
     {
-        List.Remove(connection);
+        _open.Remove(connection);
         _counters.CountClose(reason);
         AccessLog?.Write(connection.PeerName, serverIndex >= 0 ? _serverNames[serverIndex] : null,
             bytesUp, bytesDown, _reactor.NowMs - connection.AcceptedMs, reason, errno);

@@ -116,8 +116,6 @@ internal sealed unsafe partial class Direction
         if (n == 0)
             return ConfirmEnd();
         int errno = (int)-n;
-        if (errno == Errno.EINTR)
-            return true;
         if (errno == Errno.EAGAIN)
         {
             _moreExpected = false;
@@ -134,9 +132,7 @@ internal sealed unsafe partial class Direction
             ReturnPipe();
             return SourceDrained();
         }
-        // A read error ends this direction like EOF; the other one carries on.
-        EndSource(errno);
-        return false;
+        return ReadFailed(errno);
     }
 
     /// <summary>
@@ -177,8 +173,7 @@ internal sealed unsafe partial class Direction
             return true;
         }
         // n == 0 cannot happen with bytes in the pipe and its write end open: a broken count; abort rather than spin.
-        _pair.Abort(CloseReason.WriteError, errno, "write to " + _pair.SideName(_sink) + " failed");
-        return false;
+        return WriteFailed(errno);
     }
 
     /// <summary>Gives the pipe back: pooled if the count says it is empty, closed otherwise.</summary>

@@ -21,7 +21,7 @@ namespace TcpProxy.Proxy;
 /// pipe, with the same high-water mark counted in bytes by the direction; the
 /// ring and the pipe are never both non-empty, so no byte overtakes another.
 /// </summary>
-internal sealed unsafe partial class Direction : LoopTimer
+internal sealed unsafe partial class Direction : LoopTimer, IListNode<Direction>
 {
     // Reads per callback before yielding to other fds (libuv uses 32 for the same reason).
     private const int ReadBudget = 16;
@@ -51,10 +51,12 @@ internal sealed unsafe partial class Direction : LoopTimer
     // A PROXY protocol header to send before anything else, once a buffer is granted.
     private byte[]? _preload;
 
-    // The loop's list of directions waiting for a buffer (intrusive).
-    internal Direction? NextWaiting;
-    internal Direction? PreviousWaiting;
-    internal bool IsWaitingForBuffer;
+    private ListLinks<Direction> _waitingLinks;
+
+    /// <summary>Its place among the directions waiting for a buffer (<see cref="BufferMemory"/>).</summary>
+    public ref ListLinks<Direction> Links => ref _waitingLinks;
+
+    public bool IsWaitingForBuffer => _waitingLinks.IsListed;
 
     /// <summary><paramref name="pipes"/>: null unless splicing (--splice on or auto).</summary>
     public Direction(ProxyPair pair, bool isUpstream, Reactor.Reactor reactor, PairSettings settings, ProxyCounters counters, BufferMemory memory, PipePool? pipes)
@@ -186,178 +188,11 @@ internal sealed unsafe partial class Direction : LoopTimer
         }
     }
 
-    /// <summary>Reads one chunk into the ring; false when reading stops for now (or the pair closed).</summary>
-    private bool CopyIn()
-    {
-        // The pipe's bytes (splice mode) count against the same high-water mark.
-        int room = _ring.Free - _inPipe;
-        if (room <= 0)
-        {
-            // High-water mark: stop reading until the sink drains some of it.
-            PauseReading();
-            return false;
-        }
-        _ring.GetFreeSegments(out byte* first, out int firstLength, out byte* second, out int secondLength);
-        if (firstLength >= room)
-        {
-            firstLength = room;
-            secondLength = 0;
-        }
-        else if (firstLength + secondLength > room)
-        {
-            secondLength = room - firstLength;
-        }
-        long n = Sys.Receive(_source, first, firstLength, second, secondLength);
-        if (n > 0)
-        {
-            Received(n, filledRoom: n == firstLength + secondLength);
-            _ring.Commit((int)n);
-            if (_settings.AutoSplice)
-                CountCopiedChunk(_moreExpected);
-            // A short read emptied the socket: the next edge will say when there
-            // is more — unless the peer's FIN came with this data, which raises none,
-            // or the read stopped at an urgent mark with more queued behind it.
-            bool drained = n < firstLength + secondLength && (_reactor.ReadyOf(_source) & (IoEvents.HangUp | IoEvents.Urgent)) == 0;
-            if (drained)
-                _reactor.ClearReady(_source, IoEvents.Readable);
-            return Flush() && !drained;
-        }
-        if (n == 0)
-        {
-            EndSource(0);
-            return false;
-        }
-        int errno = (int)-n;
-        if (errno == Errno.EINTR)
-            return true;
-        if (errno == Errno.EAGAIN)
-            return SourceDrained();
-        // A read error ends this direction like EOF; the other one carries on.
-        EndSource(errno);
-        return false;
-    }
-
     public void OnSinkWritable()
     {
         _waitingForSink = false;
         _reactor.Watch(_sink, IoEvents.Writable, false);
         Flush();
-    }
-
-    /// <summary>
-    /// Writes what the ring holds; then passes EOF on or resumes reading.
-    /// Returns false when the pair was closed, so callers stop touching it.
-    /// </summary>
-    private bool Flush()
-    {
-        while (_inPipe > 0 && !_waitingForSink)
-        {
-            if (!SpliceOut())
-                return false;
-        }
-        while (!_ring.IsEmpty && !_waitingForSink)
-        {
-            _ring.GetDataSegments(out byte* first, out int firstLength, out byte* second, out int secondLength);
-            long n = Sys.Send(_sink, first, firstLength, second, secondLength, _moreExpected);
-            if (n > 0)
-            {
-                _ring.Consume((int)n);
-                Written(n);
-                // A short write filled the socket buffer: an edge will come when it has room.
-                if (n < firstLength + secondLength)
-                    WaitForSink();
-                continue;
-            }
-            int errno = (int)-n;
-            if (errno == Errno.EINTR)
-                continue;
-            if (errno == Errno.EAGAIN)
-            {
-                WaitForSink();
-                break;
-            }
-            _pair.Abort(CloseReason.WriteError, errno, "write to " + _pair.SideName(_sink) + " failed");
-            return false;
-        }
-        if (Buffered == 0)
-        {
-            // Drained: an idle direction holds no buffer (and no pipe).
-            ReturnBufferIfEmpty();
-            if (SourceEnded)
-                return ShutdownSink();
-        }
-        if (!_reading && !SourceEnded && !IsWaitingForBuffer && HasRoom())
-            ResumeReading();
-        return true;
-    }
-
-    /// <summary>
-    /// Accounts for n bytes just read from the source, before they join the
-    /// ring or the pipe: the stall clock starts with the first buffered byte.
-    /// A read that filled all the room means the source very likely has more.
-    /// </summary>
-    private void Received(long n, bool filledRoom)
-    {
-        if (Buffered == 0)
-            StartStallClock();
-        _counters.BufferedBytes += n;
-        _pair.LastActivityMs = _reactor.NowMs;
-        _moreExpected = filledRoom;
-    }
-
-    /// <summary>Accounts for n bytes written to the sink (from the ring or the pipe): counters, progress, activity.</summary>
-    private void Written(long n)
-    {
-        _sinkCorked = _moreExpected;
-        _counters.BufferedBytes -= n;
-        long forwarded = n;
-        if (_uncounted > 0)
-        {
-            // The PROXY protocol header is the proxy's own, not forwarded bytes.
-            int own = (int)Math.Min(_uncounted, n);
-            _uncounted -= own;
-            forwarded -= own;
-        }
-        BytesForwarded += forwarded;
-        if (_isUpstream)
-            _counters.BytesUp += forwarded;
-        else
-            _counters.BytesDown += forwarded;
-        _lastProgressMs = _reactor.NowMs;
-        _pair.LastActivityMs = _lastProgressMs;
-    }
-
-    /// <summary>The source is empty (EAGAIN): wait for its next edge, push what a MSG_MORE write held back, give an empty buffer back.</summary>
-    private bool SourceDrained()
-    {
-        _reactor.ClearReady(_source, IoEvents.Readable | IoEvents.Urgent);
-        _moreExpected = false;
-        if (_sinkCorked && Buffered == 0)
-            Uncork();
-        ReturnBufferIfEmpty();
-        return false;
-    }
-
-    /// <summary>A drained direction holds no buffer: give the block back (to a waiting direction first).</summary>
-    private void ReturnBufferIfEmpty()
-    {
-        if (Buffered == 0 && _ring.HasMemory)
-            _memory.Return(this, discardData: false);
-    }
-
-    /// <summary>The source ran dry after a MSG_MORE write: push what the kernel held back.</summary>
-    private void Uncork()
-    {
-        _sinkCorked = false;
-        // Setting TCP_NODELAY (already on) makes Linux push pending frames now.
-        Sys.SetNoDelay(_sink);
-    }
-
-    private void WaitForSink()
-    {
-        _reactor.ClearReady(_sink, IoEvents.Writable);
-        _waitingForSink = true;
-        _reactor.Watch(_sink, IoEvents.Writable, true);
     }
 
     private void PauseReading()
@@ -386,20 +221,6 @@ internal sealed unsafe partial class Direction : LoopTimer
             ReturnBufferIfEmpty();
             ShutdownSink();
         }
-    }
-
-    /// <summary>Passes the source's EOF on; returns false when that finished the pair.</summary>
-    private bool ShutdownSink()
-    {
-        if (SinkShutDown)
-            return true;
-        SinkShutDown = true;
-        _reactor.Timers.Cancel(this);
-        int rc = Sys.ShutdownWrite(_sink);
-        // ENOTCONN: the peer reset already; the other direction will see it on its read.
-        if (rc < 0 && _pair.Log.IsVerbose)
-            _pair.Log.Verbose("shutdown of " + _pair.SideName(_sink) + " failed: " + Errno.Name(-rc));
-        return _pair.CloseIfFinished();
     }
 
     private void StartStallClock()

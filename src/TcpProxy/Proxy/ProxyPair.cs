@@ -20,7 +20,7 @@ namespace TcpProxy.Proxy;
 /// context's <see cref="PairPool"/> when it closes, so serving a connection
 /// allocates nothing in steady state.
 /// </summary>
-internal sealed partial class ProxyPair : ClientConnection, IFdHandler
+internal sealed partial class ProxyPair : IFdHandler, IFaultOwner
 {
     private enum Phase : byte
     {
@@ -58,7 +58,7 @@ internal sealed partial class ProxyPair : ClientConnection, IFdHandler
 
     public Log Log => _connections.Log;
 
-    public override bool IsConnecting => _phase == Phase.Connecting;
+    public bool IsConnecting => _phase == Phase.Connecting;
 
     /// <summary>When a byte last moved either way (read or written); the idle timer compares against it.</summary>
     public long LastActivityMs { get; set; }
@@ -127,7 +127,7 @@ internal sealed partial class ProxyPair : ClientConnection, IFdHandler
     public void Abort(CloseReason reason, int errno, string detail) => Close(reason, errno, detail, abort: true);
 
     /// <summary>Drain: a connecting client is reset, a forwarding pair aborted.</summary>
-    public override void Abort(CloseReason reason)
+    public void Abort(CloseReason reason)
     {
         if (_phase == Phase.Connecting)
             ResetClient(reason, 0);
@@ -136,7 +136,7 @@ internal sealed partial class ProxyPair : ClientConnection, IFdHandler
     }
 
     /// <summary>A callback of this pair threw: it costs this pair (aborted, reason reset), nothing else.</summary>
-    public override void OnFault(Exception exception)
+    public void OnFault(Exception exception)
     {
         if (_phase == Phase.Connecting)
         {

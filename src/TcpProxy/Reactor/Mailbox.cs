@@ -35,7 +35,7 @@ public sealed class Mailbox : IDisposable, IFaultOwner, IFdHandler
     /// <summary>An eventfd watched by the reactor, for kinds 0..kinds-1; null with -errno on failure.</summary>
     public static Mailbox? Open(Reactor reactor, int kinds, out int errno)
     {
-        int fd = Sys.EventFd();
+        int fd = Sys.OpenWakeup();
         if (fd < 0)
         {
             errno = -fd;
@@ -63,13 +63,13 @@ public sealed class Mailbox : IDisposable, IFaultOwner, IFdHandler
         Interlocked.Increment(ref _posted[kind]);
         // Once disposed the fd number may belong to something else: the post is only counted.
         if (!Volatile.Read(ref _disposed))
-            Sys.EventFdSignal(_fd);
+            Sys.Wake(_fd);
     }
 
     public void OnReadable(int fd)
     {
         // Drained before the counters are read: a post after this point makes a new edge.
-        Sys.EventFdDrain(_fd);
+        Sys.DrainWakeup(_fd);
         _reactor.ClearReady(_fd, IoEvents.Readable);
         for (int kind = 0; kind < _posted.Length; kind++)
         {
