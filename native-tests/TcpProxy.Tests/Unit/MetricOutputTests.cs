@@ -13,7 +13,7 @@ using TcpProxy.Tests.Support;
 namespace TcpProxy.Tests.Unit;
 
 /// <summary>
-/// The /metrics body and the SIGUSR1 line, byte for byte, from contexts whose
+/// The /metrics body and the SIGUSR1 line, byte for byte, from loops whose
 /// every counter holds a figure of its own (so a figure read from the wrong
 /// counter shows). Only the process_* values, read from /proc, are masked.
 /// </summary>
@@ -21,7 +21,7 @@ public sealed unsafe class MetricOutputTests : IDisposable
 {
     private readonly List<(BufferPool Pool, IntPtr Block)> _lentBlocks = [];
     private readonly List<(PipePool Pool, Pipe Pipe)> _lentPipes = [];
-    private readonly List<LoopParts> _contexts = [];
+    private readonly List<LoopParts> _loops = [];
     private readonly Reactor.Reactor _first = NewReactor();
     private readonly Reactor.Reactor _second = NewReactor();
     private readonly LogWriter _stderr = LogWriter.ForDescriptor(-1, 4096, "{0}");
@@ -33,10 +33,10 @@ public sealed unsafe class MetricOutputTests : IDisposable
             pool.Return((byte*)block);
         foreach ((PipePool pool, Pipe pipe) in _lentPipes)
             pool.Return(pipe, 0);
-        foreach (LoopParts context in _contexts)
+        foreach (LoopParts loop in _loops)
         {
-            context.Pipes?.Dispose();
-            context.BufferPool.Dispose();
+            loop.Pipes?.Dispose();
+            loop.BufferPool.Dispose();
         }
         _stderr.Dispose();
         _accessFile.Dispose();
@@ -47,57 +47,57 @@ public sealed unsafe class MetricOutputTests : IDisposable
     [LinuxFact("splice pipes (their counts are in the text)")]
     public void OneReactor_Exposition_IsExact()
     {
-        LoopParts context = NewContext(_first, seed: 1);
-        Lend(context, blocks: 2, pipes: 2);
+        LoopParts loop = NewLoop(_first, seed: 1);
+        Lend(loop, blocks: 2, pipes: 2);
 
-        Assert.Equal(OneReactorExposition, MaskProcessValues(ProxyMetrics.Render(context)));
+        Assert.Equal(OneReactorExposition, MaskProcessValues(ProxyMetrics.Render(loop)));
     }
 
     [LinuxFact("splice pipes (their counts are in the text)")]
     public void OneReactor_Sigusr1Line_IsExact()
     {
-        LoopParts context = NewContext(_first, seed: 1);
-        Lend(context, blocks: 2, pipes: 2);
+        LoopParts loop = NewLoop(_first, seed: 1);
+        Lend(loop, blocks: 2, pipes: 2);
 
-        Assert.Equal(OneReactorLine, CounterReport.Format(context));
+        Assert.Equal(OneReactorLine, CounterReport.Format(loop));
     }
 
     [LinuxFact("splice pipes (their counts are in the text)")]
     public void TwoReactors_WithAnAccessLogFile_ExpositionIsExact()
     {
-        LoopParts[] contexts = TwoContextsWithAccessLog();
+        LoopParts[] loops = TwoLoopsWithAccessLog();
 
-        Assert.Equal(TwoReactorsExposition, MaskProcessValues(ProxyMetrics.Render(contexts)));
+        Assert.Equal(TwoReactorsExposition, MaskProcessValues(ProxyMetrics.Render(loops)));
     }
 
     [LinuxFact("splice pipes (their counts are in the text)")]
     public void TwoReactors_WithAnAccessLogFile_Sigusr1LineIsExact()
     {
-        LoopParts[] contexts = TwoContextsWithAccessLog();
+        LoopParts[] loops = TwoLoopsWithAccessLog();
 
-        Assert.Equal(TwoReactorsLine, CounterReport.Format(contexts));
+        Assert.Equal(TwoReactorsLine, CounterReport.Format(loops));
     }
 
-    private LoopParts[] TwoContextsWithAccessLog()
+    private LoopParts[] TwoLoopsWithAccessLog()
     {
         for (int i = 0; i < 3; i++)
             _stderr.WriteLine("lost");
         for (int i = 0; i < 4; i++)
             _accessFile.WriteLine("lost");
-        LoopParts first = NewContext(_first, seed: 1, _stderr, _accessFile);
+        LoopParts first = NewLoop(_first, seed: 1, _stderr, _accessFile);
         Lend(first, blocks: 2, pipes: 2);
-        LoopParts second = NewContext(_second, seed: 100, _stderr, _accessFile);
+        LoopParts second = NewLoop(_second, seed: 100, _stderr, _accessFile);
         Lend(second, blocks: 1, pipes: 1);
         return [first, second];
     }
 
     // Every counter a figure of its own: seed, seed+1, ... in field order, closed reasons after.
-    private LoopParts NewContext(Reactor.Reactor reactor, long seed, LogWriter? writer = null, LogWriter? accessLogWriter = null)
+    private LoopParts NewLoop(Reactor.Reactor reactor, long seed, LogWriter? writer = null, LogWriter? accessLogWriter = null)
     {
         var options = new ProxyOptions { DestinationHost = "example.test", DestinationPort = 5432, ListenPort = 0, AccessLogFormat = AccessLogFormat.Text };
         var process = new ProcessParts(options, new Log(LogLevel.Quiet, writer), PairSettings.From(options, []), accessLogWriter);
-        LoopParts context = ReactorLoop.BuildParts(reactor, 0, process);
-        ProxyCounters counters = context.Counters;
+        LoopParts loop = ReactorLoop.BuildParts(reactor, 0, process);
+        ProxyCounters counters = loop.Counters;
         counters.Accepted = seed;
         counters.BytesUp = seed + 1;
         counters.BytesDown = seed + 2;
@@ -111,19 +111,19 @@ public sealed unsafe class MetricOutputTests : IDisposable
             for (int n = 0; n <= reason; n++)
                 counters.CountClose((CloseReason)reason);
         }
-        _contexts.Add(context);
-        return context;
+        _loops.Add(loop);
+        return loop;
     }
 
     // Buffers and pipes in use and idle, counts of their own: one of each is given back, the rest stays lent.
-    private void Lend(LoopParts context, int blocks, int pipes)
+    private void Lend(LoopParts loop, int blocks, int pipes)
     {
-        BufferPool buffers = context.BufferPool;
+        BufferPool buffers = loop.BufferPool;
         for (int i = 0; i <= blocks; i++)
             _lentBlocks.Add((buffers, (IntPtr)buffers.TryTake()));
         buffers.Return((byte*)_lentBlocks[^1].Block);
         _lentBlocks.RemoveAt(_lentBlocks.Count - 1);
-        if (context.Pipes is not PipePool pipePool)
+        if (loop.Pipes is not PipePool pipePool)
             return;
         for (int i = 0; i <= pipes; i++)
         {

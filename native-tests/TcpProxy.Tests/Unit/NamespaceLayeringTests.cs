@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Reflection;
 using TcpProxy.Tests.Support;
+using Xunit.Abstractions;
 
 namespace TcpProxy.Tests.Unit;
 
@@ -14,7 +15,7 @@ namespace TcpProxy.Tests.Unit;
 /// other, but no cycle of types may cross from one namespace to another
 /// (the interop front and its per-OS layers, say).
 /// </summary>
-public sealed class NamespaceLayeringTests
+public sealed class NamespaceLayeringTests(ITestOutputHelper output)
 {
     /// <summary>Bottom up; a namespace below another's floor is "below it".</summary>
     public static readonly string[][] Floors =
@@ -45,7 +46,9 @@ public sealed class NamespaceLayeringTests
             else if (toFloor > fromFloor)
                 offenders.Add(from + " -> " + to + " (up)");
         }
-        Assert.True(offenders.Count == 0, string.Join("\n", offenders) + "\n\nthe graph:\n" + Describe(TypeGraph()));
+        string graph = Describe(TypeGraph());
+        output.WriteLine(graph);
+        Assert.True(offenders.Count == 0, string.Join("\n", offenders) + "\n\nthe graph:\n" + graph);
     }
 
     [Fact]

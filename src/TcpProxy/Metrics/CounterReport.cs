@@ -13,24 +13,24 @@ namespace TcpProxy.Metrics;
 /// </summary>
 public static class CounterReport
 {
-    internal static string Format(LoopParts context) => Format([context]);
+    internal static string Format(LoopParts loop) => Format([loop]);
 
     /// <summary>The sum over every reactor; with several, each one's accepted and active clients follow.</summary>
-    internal static string Format(IReadOnlyList<LoopParts> contexts)
+    internal static string Format(IReadOnlyList<LoopParts> loops)
     {
-        var source = new MetricSource(contexts);
+        var source = new MetricSource(loops);
         var line = new StringBuilder("counters: ", 256);
         foreach (MetricFamily family in ProxyMetrics.Families)
         {
             if (family.Report is string words && family.PerReactor == null)
                 AppendSums(line.Append(words), family, source);
         }
-        if (contexts.Count == 1)
+        if (loops.Count == 1)
             return line.ToString();
         foreach (MetricFamily family in ProxyMetrics.Families)
         {
             if (family.Report is string words && family.PerReactor is Func<LoopParts, long> perReactor)
-                AppendEach(line.Append(words).Append(' '), contexts, perReactor);
+                AppendEach(line.Append(words).Append(' '), loops, perReactor);
         }
         return line.ToString();
     }
@@ -52,9 +52,9 @@ public static class CounterReport
     }
 
     // "120/80": one figure per reactor, in order.
-    private static void AppendEach(StringBuilder line, IReadOnlyList<LoopParts> contexts, Func<LoopParts, long> figure)
+    private static void AppendEach(StringBuilder line, IReadOnlyList<LoopParts> loops, Func<LoopParts, long> figure)
     {
-        for (int i = 0; i < contexts.Count; i++)
-            (i == 0 ? line : line.Append('/')).Append(figure(contexts[i]).ToString(CultureInfo.InvariantCulture));
+        for (int i = 0; i < loops.Count; i++)
+            (i == 0 ? line : line.Append('/')).Append(figure(loops[i]).ToString(CultureInfo.InvariantCulture));
     }
 }

@@ -80,20 +80,20 @@ public static class ProxyMetrics
     /// <summary>Every metric, in the order of the exposition.</summary>
     internal static readonly MetricFamily[] Families = [.. ProxyFamilies, .. ProcessFamilies];
 
-    internal static string Render(LoopParts context) => Render([context]);
+    internal static string Render(LoopParts loop) => Render([loop]);
 
     /// <summary>Every series summed over the reactors, then each reactor's accepted and active clients (label reactor="0"...).</summary>
-    internal static string Render(IReadOnlyList<LoopParts> contexts)
+    internal static string Render(IReadOnlyList<LoopParts> loops)
     {
-        var source = new MetricSource(contexts);
+        var source = new MetricSource(loops);
         var writer = new PrometheusWriter();
         foreach (MetricFamily family in Families)
         {
             writer.Family(family.Name, family.TypeName, family.Help);
             if (family.PerReactor is Func<LoopParts, long> perReactor)
             {
-                for (int i = 0; i < contexts.Count; i++)
-                    writer.Sample(family.Name, family.Label, i.ToString(CultureInfo.InvariantCulture), perReactor(contexts[i]));
+                for (int i = 0; i < loops.Count; i++)
+                    writer.Sample(family.Name, family.Label, i.ToString(CultureInfo.InvariantCulture), perReactor(loops[i]));
                 continue;
             }
             foreach (MetricSeries series in family.Series)

@@ -17,7 +17,7 @@ namespace TcpProxy.Proxy;
 /// timers, two ring wrappers, one timer for the connect and idle deadlines),
 /// handles its fds' events itself (<see cref="IFdHandler"/>: no delegates),
 /// holds ring memory only while data is in flight, and goes back to the
-/// context's <see cref="PairPool"/> when it closes, so serving a connection
+/// loop's <see cref="PairPool"/> when it closes, so serving a connection
 /// allocates nothing in steady state.
 /// </summary>
 internal sealed partial class ProxyPair : IFdHandler, IFaultOwner
