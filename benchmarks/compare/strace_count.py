@@ -17,10 +17,16 @@ class SyscallCounter:
             cmd += ["-p", str(pid)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
-        self._wait_attached(set(pids), time.monotonic() + timeout)
+        self._wait_attached(set(pids), pids[0], time.monotonic() + timeout)
 
-    def _wait_attached(self, pids, deadline):
-        """strace says `Process N attached` per process: the event that tracing has begun."""
+    def _wait_attached(self, pids, root, deadline):
+        """strace says `Process N attached` per process: the event that tracing has begun.
+
+        A forking proxy's child listed a moment ago may have exited since
+        (socat's, for a connection just closed): strace then says
+        `ptrace(PTRACE_SEIZE, N): No such process`, and that child, gone, has
+        nothing left to count. Only the proxy itself must be attached.
+        """
         fd, text = self.proc.stderr.fileno(), ""
         while pids:
             left = deadline - time.monotonic()
@@ -33,6 +39,11 @@ class SyscallCounter:
             text += chunk
             for pid in re.findall(r"Process (\d+) attached", text):
                 pids.discard(int(pid))
+            for pid in map(int, re.findall(r"PTRACE_SEIZE, (\d+)\): No such process", text)):
+                if pid == root:
+                    self.detach()
+                    raise RuntimeError(f"the proxy exited before strace attached: {text.strip()[-200:]}")
+                pids.discard(pid)
 
     def detach(self):
         """Ends strace (it detaches from the tree); its summary is left unread."""
