@@ -20,16 +20,21 @@ public sealed record CommandResult(int? ExitCode, IReadOnlyList<string> StdoutLi
 /// <summary>Runs ./tcpproxy with arguments that should make it exit by itself (usage errors, --help).</summary>
 public static class CommandRun
 {
-    public static CommandResult Run(TimeSpan limit, params string[] arguments)
+    public static CommandResult Run(TimeSpan limit, params string[] arguments) => RunVia([], limit, arguments);
+
+    /// <summary>As <see cref="Run"/>, through a launcher that execs the proxy (env, a socket activator).</summary>
+    public static CommandResult RunVia(IReadOnlyList<string> launcher, TimeSpan limit, params string[] arguments)
     {
         var stdout = new LineLog();
         var stderr = new LineLog();
-        var info = new ProcessStartInfo(ProxyBinary.Path)
+        var info = new ProcessStartInfo(launcher.Count > 0 ? launcher[0] : ProxyBinary.Path)
         {
             UseShellExecute = false,
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
+        for (int i = 1; i < launcher.Count; i++) info.ArgumentList.Add(launcher[i]);
+        if (launcher.Count > 0) info.ArgumentList.Add(ProxyBinary.Path);
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
 
         using var process = new Process { StartInfo = info };

@@ -41,6 +41,14 @@ public abstract class EndToEndTest : IDisposable
         return proxy;
     }
 
+    /// <summary>Starts the proxy through a launcher made for its listen port (e.g. env, or one that passes it a socket).</summary>
+    protected ProxyProcess StartProxyVia(Func<int, IReadOnlyList<string>> launcherFor, LoopbackServer destination, params string[] options)
+    {
+        var proxy = Own(ProxyProcess.Start(launcherFor, destination.Host, destination.Port, options));
+        proxies.Add(proxy);
+        return proxy;
+    }
+
     protected ProxyProcess StartProxy(LoopbackServer destination, params string[] options) =>
         StartProxy(destination.Host, destination.Port, options);
 

@@ -68,7 +68,11 @@ public sealed class ProxyProcess : IDisposable
         Start(Array.Empty<string>(), destinationHost, destinationPort, options);
 
     /// <summary>Starts the proxy through a launcher command that execs it (e.g. into a network namespace).</summary>
-    public static ProxyProcess Start(IReadOnlyList<string> launcher, string destinationHost, int destinationPort, params string[] options)
+    public static ProxyProcess Start(IReadOnlyList<string> launcher, string destinationHost, int destinationPort, params string[] options) =>
+        Start(_ => launcher, destinationHost, destinationPort, options);
+
+    /// <summary>Starts the proxy through a launcher made for the listen port picked (e.g. one that binds it and passes the socket).</summary>
+    public static ProxyProcess Start(Func<int, IReadOnlyList<string>> launcherFor, string destinationHost, int destinationPort, params string[] options)
     {
         string lastStderr = "";
         for (int attempt = 1; attempt <= MaxPortAttempts; attempt++)
@@ -83,7 +87,7 @@ public sealed class ProxyProcess : IDisposable
             arguments.AddRange(options);
             arguments.AddRange(ProxyBinary.ExtraArgumentsBeside(options));
 
-            var proxy = new ProxyProcess(launcher, arguments, listenPort);
+            var proxy = new ProxyProcess(launcherFor(listenPort), arguments, listenPort);
             if (proxy.WaitUntilListening(out string why)) return proxy;
 
             lastStderr = proxy.StderrText;

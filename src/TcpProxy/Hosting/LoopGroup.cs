@@ -70,6 +70,9 @@ internal sealed class LoopGroup
     /// <summary>SIGUSR1, on loop 0: the report is written once every loop has answered (at once with one loop).</summary>
     public void ReportCounters() => _reportBarrier.Request();
 
+    /// <summary>Once the first SIGTERM/SIGINT has started the drains (read on loop 0).</summary>
+    public bool Draining => _drainStartedMs >= 0;
+
     /// <summary>SIGTERM/SIGINT on loop 0 is every loop's: the first starts their drains, the second aborts them.</summary>
     public void TerminateEveryLoop()
     {

@@ -28,6 +28,7 @@ public sealed class ProxyServer : IDisposable
     private readonly MetricsEndpoint? _metrics;
     private readonly LogWriter? _accessLogFile;
     private readonly string? _accessLogPath;
+    private readonly ServiceNotifier? _notifier;
 
     private ProxyServer(Parts parts, ProxyOptions options, Log log)
     {
@@ -37,8 +38,11 @@ public sealed class ProxyServer : IDisposable
         _accessLogFile = parts.AccessLogFile;
         _accessLogPath = options.AccessLogPath;
         _group = new LoopGroup(parts.Loops.ToArray(), log, options.DrainTimeout, WriteCounterReport);
-        _signals.OnTerminate = _group.TerminateEveryLoop;
-        _signals.OnHangUp = ReopenAccessLog;
+        _notifier = ServiceNotifier.FromEnvironment(_group.First.Reactor, log, StatusLine);
+        if (_metrics != null)
+            _metrics.Accepting = () => !_group.Draining;
+        _signals.OnTerminate = Terminate;
+        _signals.OnHangUp = Reload;
         _signals.OnUserReport = _group.ReportCounters;
         if (parts.Shared?.SharedLimit is SharedConnectionLimit shared)
             shared.RoomFreed = _group.RoomFreedPoster;
@@ -99,20 +103,26 @@ public sealed class ProxyServer : IDisposable
         if (options.AccessLogPath != null && accessLogWriter is null)
             return parts.Abandon();
         var settings = PairSettings.From(options, destinations);
-        parts.Shared = new ProcessParts(options, log, settings, accessLogWriter);
+        SocketActivation? passed = SocketActivation.FromEnvironment(options.ListenPort, options.MetricsHost is null ? null : options.MetricsPort, out error);
+        if (error != null)
+            return parts.Abandon();
+        parts.Shared = new ProcessParts(options, log, settings, accessLogWriter)
+        {
+            PassedListener = passed is null ? null : new SharedListeningSocket(passed.ProxyFd, options.Reactors),
+        };
         if (!AssembleLoops(parts, out error))
             return parts.Abandon();
         ReactorLoop first = parts.Loops[0];
         if ((parts.Signals = SignalEvents.Install(first.Reactor, out error)) is null)
             return parts.Abandon();
         if (options.MetricsHost is string metricsHost
-            && (parts.Metrics = OpenMetrics(parts, metricsHost, options.MetricsPort, out error)) is null)
+            && (parts.Metrics = OpenMetrics(parts, metricsHost, options.MetricsPort, passed?.MetricsFd ?? -1, out error)) is null)
             return parts.Abandon();
         // The first loop flushes the logs from now on: a stuck pipe costs lines, never a loop.
         log.Writer?.Attach(first.Reactor);
         parts.AccessLogFile?.Attach(first.Reactor);
         string pollerName = PollerFactory.NameOf(PollerFactory.Resolve(options.Poller));
-        log.Info(StartupLine.Format(options, first.Listener!.Address, settings, pollerName, fileLimit, parts.Metrics?.Address));
+        log.Info(StartupLine.Format(options, first.Listener!.Address, settings, pollerName, fileLimit, parts.Metrics?.Address, passed != null));
         // Every descriptor of the setup is open and no loop runs yet: /proc/self/fd is listed once, here.
         if (parts.Metrics != null)
             ProcessStats.Calibrate();
@@ -134,10 +144,15 @@ public sealed class ProxyServer : IDisposable
         return true;
     }
 
-    private static MetricsEndpoint? OpenMetrics(Parts parts, string host, int port, out string? error)
+    // On a socket systemd passed (passedFd), else bound here.
+    private static MetricsEndpoint? OpenMetrics(Parts parts, string host, int port, int passedFd, out string? error)
     {
         LoopParts[] loops = parts.Loops.ConvertAll(loop => loop.Parts).ToArray();
-        return MetricsEndpoint.Open(parts.Loops[0].Reactor, parts.Shared!.Log, () => ProxyMetrics.Render(loops), host, port, out error);
+        Func<string> render = () => ProxyMetrics.Render(loops);
+        Reactor.Reactor reactor = parts.Loops[0].Reactor;
+        return passedFd >= 0
+            ? MetricsEndpoint.Serve(reactor, parts.Shared!.Log, render, passedFd, out error)
+            : MetricsEndpoint.Open(reactor, parts.Shared!.Log, render, host, port, out error);
     }
 
     /// <summary>"-" shares stderr's writer; a path gets a file writer of its own (null with an error if it cannot be opened).</summary>
@@ -173,12 +188,49 @@ public sealed class ProxyServer : IDisposable
     }
 
     /// <summary>amain: runs the loops until stopped. Returns 0, or 1 if a loop failed.</summary>
-    public int Run() => _group.Run();
+    public int Run()
+    {
+        if (_notifier != null)
+        {
+            // Loop 0's first turn: the other loops' threads have started by then.
+            var ready = new LoopTimer(_notifier.Ready);
+            Reactor.Timers.Arm(ready, Reactor.NowMs);
+        }
+        return _group.Run();
+    }
+
+    // SIGTERM/SIGINT: the drain, told to systemd first so it waits for the exit.
+    private void Terminate()
+    {
+        _notifier?.Stopping();
+        _group.TerminateEveryLoop();
+    }
+
+    // STATUS= for systemd: what `systemctl status` shows.
+    private string StatusLine()
+    {
+        long open = 0, accepted = 0;
+        foreach (ReactorLoop loop in _group.Loops)
+        {
+            open += loop.Parts.OpenConnections;
+            accepted += loop.Parts.Counters.Accepted;
+        }
+        return open.ToString(CultureInfo.InvariantCulture) + " open connections, "
+            + accepted.ToString(CultureInfo.InvariantCulture) + " accepted since start";
+    }
 
     /// <summary>Starts the drain from any thread, as SIGTERM does.</summary>
     public void RequestStop() => _signals.RaiseTerminate();
 
-    // SIGHUP, as logrotate sends after renaming the file: lines go to a new file of the same name.
+    // SIGHUP, as logrotate and `systemctl reload` send: systemd hears of the reload around it.
+    private void Reload()
+    {
+        _notifier?.Reloading();
+        ReopenAccessLog();
+        _notifier?.Reloaded();
+    }
+
+    // After logrotate renamed the file: lines go to a new file of the same name.
     private void ReopenAccessLog()
     {
         if (_accessLogFile is null)
@@ -203,6 +255,7 @@ public sealed class ProxyServer : IDisposable
         foreach (ReactorLoop loop in _group.Loops)
             loop.Listener?.Dispose();
         _signals.Dispose();
+        _notifier?.Dispose();
         if (_accessLogFile is LogWriter accessLog && !accessLog.FlushAtExit(AccessLogFlushLimit))
             _log.Error("access log: a write is stuck after " + AccessLogFlushLimit.TotalSeconds.ToString(CultureInfo.InvariantCulture)
                 + " s; exiting without it (" + accessLog.QueuedLines.ToString(CultureInfo.InvariantCulture) + " lines still queued)");

@@ -72,7 +72,7 @@ internal sealed class ReactorLoop : IDisposable
             loop.Dispose();
             return null;
         }
-        if (!loop.Listen(process.Options, besideFirst, out error))
+        if (!loop.Listen(process, besideFirst, out error))
         {
             loop.Dispose();
             return null;
@@ -113,14 +113,23 @@ internal sealed class ReactorLoop : IDisposable
         return true;
     }
 
-    private bool Listen(ProxyOptions options, SocketAddress? besideFirst, out string? error)
+    private bool Listen(ProcessParts process, SocketAddress? besideFirst, out string? error)
     {
+        if (process.PassedListener is SharedListeningSocket passed)
+            return Serve(passed.Fd, passed, out error);
+        ProxyOptions options = process.Options;
         int fd = besideFirst is SocketAddress first
-            ? ListeningSocket.OpenBeside(first, out SocketAddress bound, out error)
-            : ListeningSocket.Open(options.BindAddress, options.ListenPort, reusePort: Count > 1, out bound, out error);
-        if (fd < 0)
-            return false;
-        Listener = new Listener(fd, bound, Parts, new PairPool(Parts), Index, Count);
+            ? ListeningSocket.OpenBeside(first, out _, out error)
+            : ListeningSocket.Open(options.BindAddress, options.ListenPort, reusePort: Count > 1, out _, out error);
+        return fd >= 0 && Serve(fd, null, out error);
+    }
+
+    private bool Serve(int fd, SharedListeningSocket? shared, out string? error)
+    {
+        SocketAddress bound = default;
+        Sys.GetSocketName(fd, ref bound);
+        Listener = new Listener(fd, bound, Parts, new PairPool(Parts), Index, Count, shared);
+        error = null;
         int rc = Listener.Start();
         if (rc < 0)
         {

@@ -10,11 +10,13 @@ namespace TcpProxy.Hosting;
 /// <summary>The one line a starting proxy logs: where it listens, where it forwards, and every setting that differs from nothing.</summary>
 internal static class StartupLine
 {
-    public static string Format(ProxyOptions options, SocketAddress listening, PairSettings settings, string pollerName, long fileLimit, SocketAddress? metrics)
+    public static string Format(ProxyOptions options, SocketAddress listening, PairSettings settings, string pollerName, long fileLimit, SocketAddress? metrics, bool socketsFromSystemd)
     {
         var line = new List<string> { pollerName };
+        if (socketsFromSystemd)
+            line.Add("sockets passed by systemd");
         if (options.Reactors > 1)
-            line.Add(options.Reactors.ToString(CultureInfo.InvariantCulture) + " reactors (SO_REUSEPORT)");
+            line.Add(options.Reactors.ToString(CultureInfo.InvariantCulture) + " reactors (" + (socketsFromSystemd ? "sharing one socket" : "SO_REUSEPORT") + ")");
         line.Add(options.BufferSize.ToString(CultureInfo.InvariantCulture) + " B buffers");
         line.Add("stall timeout " + Seconds(options.StallTimeout));
         line.Add("connect timeout " + Seconds(options.ConnectTimeout));

@@ -51,6 +51,31 @@ public struct SocketAddress
     /// <summary>The proxy's family number as Darwin's socket() wants it.</summary>
     internal static int FamilyToDarwin(int family) => family == AF_INET6 ? DarwinAF_INET6 : family;
 
+    /// <summary>sun_path's size: a Unix socket's path must fit, its NUL included.</summary>
+    private const int UnixPathSize = 108;
+
+    /// <summary>
+    /// An AF_UNIX address in Linux's layout (a 16-bit family, then the path),
+    /// for the datagrams to systemd. A leading '@' names an abstract socket
+    /// (a NUL byte first, no file). Null when the path does not fit.
+    /// </summary>
+    public static SocketAddress? ForUnixPath(string path)
+    {
+        int length = System.Text.Encoding.UTF8.GetByteCount(path);
+        if (path.Length == 0 || length >= UnixPathSize)
+            return null;
+        var result = new SocketAddress();
+        Span<byte> bytes = result.Bytes;
+        bytes[0] = 1; // AF_UNIX
+        System.Text.Encoding.UTF8.GetBytes(path, bytes.Slice(2));
+        bool isAbstract = path[0] == '@';
+        if (isAbstract)
+            bytes[2] = 0;
+        // An abstract name is exactly its bytes; a path ends at its NUL.
+        result.Length = 2 + length + (isAbstract ? 0 : 1);
+        return result;
+    }
+
     public static unsafe SocketAddress FromNative(byte* address, int length)
     {
         var result = new SocketAddress { Length = Math.Min(length, StorageSize) };

@@ -10,6 +10,12 @@ public enum HttpVerdict
     Metrics,
     /// <summary>HEAD /metrics: the 200 headers without the body.</summary>
     MetricsHeadersOnly,
+    /// <summary>GET /readyz: 200 while the proxy accepts, 503 once it drains.</summary>
+    Ready,
+    ReadyHeadersOnly,
+    /// <summary>GET /livez: answered by the loop itself, so an answer proves it turns.</summary>
+    Live,
+    LiveHeadersOnly,
     NotFound,
     MethodNotAllowed,
     /// <summary>Malformed, not HTTP/1.x, or larger than <see cref="HttpRequestHead.MaxBytes"/>.</summary>
@@ -68,9 +74,13 @@ public static class HttpRequestHead
             return HttpVerdict.MethodNotAllowed;
         int query = target.IndexOf((byte)'?');
         ReadOnlySpan<byte> path = query < 0 ? target : target[..query];
-        if (!path.SequenceEqual("/metrics"u8))
-            return HttpVerdict.NotFound;
-        return get ? HttpVerdict.Metrics : HttpVerdict.MetricsHeadersOnly;
+        if (path.SequenceEqual("/metrics"u8))
+            return get ? HttpVerdict.Metrics : HttpVerdict.MetricsHeadersOnly;
+        if (path.SequenceEqual("/readyz"u8))
+            return get ? HttpVerdict.Ready : HttpVerdict.ReadyHeadersOnly;
+        if (path.SequenceEqual("/livez"u8))
+            return get ? HttpVerdict.Live : HttpVerdict.LiveHeadersOnly;
+        return HttpVerdict.NotFound;
     }
 
     // Each header line is "Name: value", the name a non-empty run without spaces.

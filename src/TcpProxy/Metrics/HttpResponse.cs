@@ -11,6 +11,14 @@ internal static class HttpResponse
     public static readonly byte[] MethodNotAllowed = Build("405 Method Not Allowed", "text/plain; charset=utf-8", "only GET and HEAD\n", out _);
     public static readonly byte[] BadRequest = Build("400 Bad Request", "text/plain; charset=utf-8", "bad request\n", out _);
 
+    // The probes' answers (Kubernetes' /readyz and /livez), and the length of each one's head for HEAD.
+    public static readonly byte[] Ready = Build("200 OK", "text/plain; charset=utf-8", "ready\n", out ReadyHeadLength);
+    public static readonly byte[] Draining = Build("503 Service Unavailable", "text/plain; charset=utf-8", "draining\n", out DrainingHeadLength);
+    public static readonly byte[] Live = Build("200 OK", "text/plain; charset=utf-8", "live\n", out LiveHeadLength);
+    public static readonly int ReadyHeadLength;
+    public static readonly int DrainingHeadLength;
+    public static readonly int LiveHeadLength;
+
     /// <summary>The whole response; its first <paramref name="headLength"/> bytes are the answer to HEAD.</summary>
     public static byte[] Build(string status, string contentType, string body, out int headLength)
     {

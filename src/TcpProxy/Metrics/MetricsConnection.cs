@@ -107,14 +107,23 @@ internal sealed unsafe class MetricsConnection : IFaultOwner, IFdHandler, IListN
         HttpVerdict verdict = _verdict;
         int headLength = 0;
         _waitingForTurn = false;
+        bool accepting = _endpoint.Accepting();
         _response = verdict switch
         {
             HttpVerdict.Metrics or HttpVerdict.MetricsHeadersOnly => _endpoint.Scrape(out headLength),
+            HttpVerdict.Ready or HttpVerdict.ReadyHeadersOnly => accepting ? HttpResponse.Ready : HttpResponse.Draining,
+            HttpVerdict.Live or HttpVerdict.LiveHeadersOnly => HttpResponse.Live,
             HttpVerdict.NotFound => HttpResponse.NotFound,
             HttpVerdict.MethodNotAllowed => HttpResponse.MethodNotAllowed,
             _ => HttpResponse.BadRequest,
         };
-        _length = verdict == HttpVerdict.MetricsHeadersOnly ? headLength : _response.Length;
+        _length = verdict switch
+        {
+            HttpVerdict.MetricsHeadersOnly => headLength,
+            HttpVerdict.ReadyHeadersOnly => accepting ? HttpResponse.ReadyHeadLength : HttpResponse.DrainingHeadLength,
+            HttpVerdict.LiveHeadersOnly => HttpResponse.LiveHeadLength,
+            _ => _response.Length,
+        };
         _reactor.Watch(_fd, IoEvents.Writable, true);
     }
 

@@ -82,18 +82,8 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
                 rc = Sys.Listen(fd, 64);
             if (rc == 0)
             {
-                SocketAddress bound = default;
-                Sys.GetSocketName(fd, ref bound);
-                var endpoint = new MetricsEndpoint(reactor, log, render, fd, bound);
-                rc = reactor.Add(fd, endpoint, IoEvents.Readable, owner: endpoint);
-                if (rc < 0)
-                {
-                    Sys.Close(fd);
-                    continue;
-                }
-                reactor.Watch(fd, IoEvents.Readable, true);
-                error = null;
-                return endpoint;
+                // A loop that cannot watch a socket will not watch the next one either.
+                return Serve(reactor, log, render, fd, out error);
             }
             Sys.Close(fd);
         }
@@ -101,8 +91,29 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
         return null;
     }
 
+    /// <summary>Serves scrapes on a listening fd (bound above, or passed by systemd); null with an error, the fd closed.</summary>
+    public static MetricsEndpoint? Serve(Reactor.Reactor reactor, Log log, Func<string> render, int fd, out string? error)
+    {
+        SocketAddress bound = default;
+        Sys.GetSocketName(fd, ref bound);
+        var endpoint = new MetricsEndpoint(reactor, log, render, fd, bound);
+        int rc = reactor.Add(fd, endpoint, IoEvents.Readable, owner: endpoint);
+        if (rc < 0)
+        {
+            Sys.Close(fd);
+            error = "cannot watch the metrics socket: " + Errno.Name(-rc);
+            return null;
+        }
+        reactor.Watch(fd, IoEvents.Readable, true);
+        error = null;
+        return endpoint;
+    }
+
     /// <summary>The 200 response to /metrics (rendered at most once a second); its first headLength bytes answer HEAD.</summary>
     internal byte[] Scrape(out int headLength) => _cache.Response(_reactor.NowMs, out headLength);
+
+    /// <summary>What /readyz answers: whether the proxy accepts new clients (set before the loops start).</summary>
+    public Func<bool> Accepting { get; set; } = () => true;
 
     /// <summary>The accept callback threw: logged; scrapes go on with the next client.</summary>
     public void OnFault(Exception exception) =>

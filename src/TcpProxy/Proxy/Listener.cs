@@ -35,6 +35,7 @@ public sealed class Listener : IDisposable, IFaultOwner, IFdHandler
     private readonly ProxyProtocolVersion _sendProxy;
     private readonly int _loopIndex;
     private readonly int _loopCount;
+    private readonly SharedListeningSocket? _shared;
     private readonly LoopTimer _resumeTimer;
     private readonly Action _onConnectionClosed;
     // Out of descriptors: until a spare can be held again.
@@ -48,9 +49,10 @@ public sealed class Listener : IDisposable, IFaultOwner, IFdHandler
     private bool _disposed;
 
     /// <summary>Takes over a listening fd; loop i of n numbers its clients i+1, i+1+n, ... so numbers are unique over every loop.</summary>
-    internal Listener(int fd, SocketAddress address, LoopParts loop, PairPool pairs, int loopIndex, int loopCount)
+    internal Listener(int fd, SocketAddress address, LoopParts loop, PairPool pairs, int loopIndex, int loopCount, SharedListeningSocket? shared = null)
     {
         _fd = fd;
+        _shared = shared;
         Address = address;
         _reactor = loop.Reactor;
         _log = loop.Log;
@@ -267,7 +269,15 @@ public sealed class Listener : IDisposable, IFaultOwner, IFdHandler
         _admission.SpareTaken = null;
         _admission.ReleaseSpare();
         _reactor.Timers.Cancel(_resumeTimer);
-        _reactor.Remove(_fd);
-        Sys.Close(_fd);
+        if (_shared is null)
+        {
+            _reactor.Remove(_fd);
+            Sys.Close(_fd);
+            return;
+        }
+        // Other loops may still accept on it: only this loop's poller lets go, and the last closes it.
+        _reactor.Release(_fd);
+        if (_shared.Leave())
+            Sys.Close(_fd);
     }
 }
