@@ -18,6 +18,10 @@ internal static class StartupLine
         if (options.Reactors > 1)
             line.Add(options.Reactors.ToString(CultureInfo.InvariantCulture) + " reactors (" + (socketsFromSystemd ? "sharing one socket" : "SO_REUSEPORT") + ")");
         line.Add(options.BufferSize.ToString(CultureInfo.InvariantCulture) + " B buffers");
+        line.Add(options.BufferMemory > 0
+            ? "buffer memory " + options.BufferMemory.ToString(CultureInfo.InvariantCulture) + " B"
+            : "buffer memory unbounded");
+        line.Add("splice " + settings.Splice.Name());
         line.Add("stall timeout " + Seconds(options.StallTimeout));
         line.Add("connect timeout " + Seconds(options.ConnectTimeout));
         if (options.IdleTimeout > TimeSpan.Zero)
