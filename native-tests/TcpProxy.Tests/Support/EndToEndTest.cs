@@ -42,9 +42,12 @@ public abstract class EndToEndTest : IDisposable
     }
 
     /// <summary>Starts the proxy through a launcher made for its listen port (e.g. env, or one that passes it a socket).</summary>
-    protected ProxyProcess StartProxyVia(Func<int, IReadOnlyList<string>> launcherFor, LoopbackServer destination, params string[] options)
+    protected ProxyProcess StartProxyVia(Func<int, IReadOnlyList<string>> launcherFor, LoopbackServer destination, params string[] options) =>
+        StartProxyVia(launcherFor, destination.Host, destination.Port, options);
+
+    protected ProxyProcess StartProxyVia(Func<int, IReadOnlyList<string>> launcherFor, string host, int port, params string[] options)
     {
-        var proxy = Own(ProxyProcess.Start(launcherFor, destination.Host, destination.Port, options));
+        var proxy = Own(ProxyProcess.Start(launcherFor, host, port, options));
         proxies.Add(proxy);
         return proxy;
     }

@@ -25,16 +25,19 @@ public sealed class LoopbackServer : IDisposable
     public int Port { get; }
     public string Host => Address.ToString();
 
-    LoopbackServer(IPAddress address, bool listen)
+    LoopbackServer(IPAddress address, bool listen, int port = 0)
     {
         Address = address;
         listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(address, 0));
+        listener.Bind(new IPEndPoint(address, port));
         Port = ((IPEndPoint)listener.LocalEndPoint!).Port;
         if (listen) listener.Listen(128);
     }
 
     public static LoopbackServer Listening(IPAddress? address = null) => new(address ?? IPAddress.Loopback, listen: true);
+
+    /// <summary>On a given port (another loopback address's server on the same port: one name, two addresses).</summary>
+    public static LoopbackServer ListeningOn(IPAddress address, int port) => new(address, listen: true, port);
 
     /// <summary>Holds the port (so nobody else takes it) while connections to it are refused.</summary>
     public static LoopbackServer BoundButNotListening(IPAddress? address = null) => new(address ?? IPAddress.Loopback, listen: false);

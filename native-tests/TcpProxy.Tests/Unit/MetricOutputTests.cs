@@ -95,7 +95,13 @@ public sealed unsafe class MetricOutputTests : IDisposable
     private LoopParts NewLoop(Reactor.Reactor reactor, long seed, LogWriter? writer = null, LogWriter? accessLogWriter = null)
     {
         var options = new ProxyOptions { DestinationHost = "example.test", DestinationPort = 5432, ListenPort = 0, AccessLogFormat = AccessLogFormat.Text };
-        var process = new ProcessParts(options, new Log(LogLevel.Quiet, writer), PairSettings.From(options, []), accessLogWriter);
+        var settings = PairSettings.From(options);
+        // Two addresses, three lookups after start-up, one of them failed.
+        var destinations = new Destinations(settings.DestinationName, new DestinationSet(AddressResolver.Resolve("127.0.0.1", 5432, passive: false, out _)!));
+        destinations.Resolved(new DestinationSet([.. AddressResolver.Resolve("127.0.0.1", 5432, passive: false, out _)!, .. AddressResolver.Resolve("::1", 5432, passive: false, out _)!]));
+        destinations.Resolved(null);
+        destinations.Resolved(destinations.Current);
+        var process = new ProcessParts(options, new Log(LogLevel.Quiet, writer), settings, destinations, accessLogWriter);
         LoopParts loop = ReactorLoop.BuildParts(reactor, 0, process);
         ProxyCounters counters = loop.Counters;
         counters.Accepted = seed;
@@ -176,6 +182,15 @@ public sealed unsafe class MetricOutputTests : IDisposable
         # HELP tcpproxy_connect_failures_total Destination addresses that refused, failed or timed out, fallback attempts included.
         # TYPE tcpproxy_connect_failures_total counter
         tcpproxy_connect_failures_total 4
+        # HELP tcpproxy_destination_addresses Addresses the destination's name resolves to now: those new clients try.
+        # TYPE tcpproxy_destination_addresses gauge
+        tcpproxy_destination_addresses 2
+        # HELP tcpproxy_resolutions_total Lookups of the destination's name since start-up (--resolve-interval, or early after failing clients), failed ones included.
+        # TYPE tcpproxy_resolutions_total counter
+        tcpproxy_resolutions_total 3
+        # HELP tcpproxy_resolution_failures_total Lookups of the destination's name that failed or found no address: the last good addresses stayed in use.
+        # TYPE tcpproxy_resolution_failures_total counter
+        tcpproxy_resolution_failures_total 1
         # HELP tcpproxy_accept_pauses_total Times accepting paused: the connection limit was reached, or descriptors ran out.
         # TYPE tcpproxy_accept_pauses_total counter
         tcpproxy_accept_pauses_total 5
@@ -252,6 +267,15 @@ public sealed unsafe class MetricOutputTests : IDisposable
         # HELP tcpproxy_connect_failures_total Destination addresses that refused, failed or timed out, fallback attempts included.
         # TYPE tcpproxy_connect_failures_total counter
         tcpproxy_connect_failures_total 107
+        # HELP tcpproxy_destination_addresses Addresses the destination's name resolves to now: those new clients try.
+        # TYPE tcpproxy_destination_addresses gauge
+        tcpproxy_destination_addresses 2
+        # HELP tcpproxy_resolutions_total Lookups of the destination's name since start-up (--resolve-interval, or early after failing clients), failed ones included.
+        # TYPE tcpproxy_resolutions_total counter
+        tcpproxy_resolutions_total 3
+        # HELP tcpproxy_resolution_failures_total Lookups of the destination's name that failed or found no address: the last good addresses stayed in use.
+        # TYPE tcpproxy_resolution_failures_total counter
+        tcpproxy_resolution_failures_total 1
         # HELP tcpproxy_accept_pauses_total Times accepting paused: the connection limit was reached, or descriptors ran out.
         # TYPE tcpproxy_accept_pauses_total counter
         tcpproxy_accept_pauses_total 109

@@ -9,6 +9,8 @@ public sealed record ProxyOptions
     public static readonly TimeSpan DefaultStallTimeout = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan DefaultDrainTimeout = TimeSpan.FromSeconds(30);
+    // As short as cloud load balancers' and Kubernetes services' record TTLs (30-60 s), for one lookup a loop never waits on.
+    public static readonly TimeSpan DefaultResolveInterval = TimeSpan.FromSeconds(30);
     public const int MaxReactors = 256;
 
     public required string DestinationHost { get; init; }
@@ -35,6 +37,9 @@ public sealed record ProxyOptions
 
     /// <summary>A pair that moved no byte either way for this long is closed; zero: never.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.Zero;
+
+    /// <summary>How often a resolver thread looks the destination's name up again; zero: once, at start-up.</summary>
+    public TimeSpan ResolveInterval { get; init; } = DefaultResolveInterval;
 
     /// <summary>After SIGTERM/SIGINT, pairs still open this long are aborted.</summary>
     public TimeSpan DrainTimeout { get; init; } = DefaultDrainTimeout;

@@ -8,11 +8,12 @@ namespace TcpProxy.Hosting;
 /// <summary>What every loop of the process shares, made once from the options before any loop is assembled.</summary>
 internal sealed class ProcessParts
 {
-    public ProcessParts(ProxyOptions options, Log log, PairSettings settings, LogWriter? accessLogWriter)
+    public ProcessParts(ProxyOptions options, Log log, PairSettings settings, Destinations destinations, LogWriter? accessLogWriter)
     {
         Options = options;
         Log = log;
         Settings = settings;
+        Destinations = destinations;
         AccessLogWriter = accessLogWriter;
         int loops = options.Reactors;
         SharedLimit = loops > 1 && options.MaxConnections > 0
@@ -29,6 +30,12 @@ internal sealed class ProcessParts
     public Log Log { get; }
 
     public PairSettings Settings { get; }
+
+    /// <summary>The destination's addresses in use, which the resolver thread may replace.</summary>
+    public Destinations Destinations { get; }
+
+    /// <summary>Whether a resolver thread follows the destination's records (--resolve-interval, a host name).</summary>
+    public bool Resolving { get; init; }
 
     /// <summary>Stderr's writer or a file's, when --access-log is on; the loops format into it under its lock.</summary>
     public LogWriter? AccessLogWriter { get; }

@@ -29,6 +29,8 @@ public sealed class ProxyServer : IDisposable
     private readonly LogWriter? _accessLogFile;
     private readonly string? _accessLogPath;
     private readonly ServiceNotifier? _notifier;
+    private readonly DestinationResolver? _resolver;
+    private readonly Destinations _destinations;
 
     private ProxyServer(Parts parts, ProxyOptions options, Log log)
     {
@@ -46,8 +48,11 @@ public sealed class ProxyServer : IDisposable
         _signals.OnUserReport = _group.ReportCounters;
         if (parts.Shared?.SharedLimit is SharedConnectionLimit shared)
             shared.RoomFreed = _group.RoomFreedPoster;
-        if (_group.Loops.Length > 1)
+        if (_group.First.Mailbox != null)
             PostLogFlushesToTheFirstLoop();
+        _destinations = parts.Shared!.Destinations;
+        if (parts.Shared.Resolving)
+            _resolver = DestinationResolver.Start(options.DestinationHost, options.DestinationPort, options.ResolveInterval, _destinations, log);
     }
 
     /// <summary>The first reactor (the only one, by default): the one the calling thread runs.</summary>
@@ -88,8 +93,8 @@ public sealed class ProxyServer : IDisposable
         error = OptionChecks.FirstProblem(options);
         if (error is not null)
             return null;
-        SocketAddress[]? destinations = AddressResolver.Resolve(options.DestinationHost, options.DestinationPort, passive: false, out string? resolveError);
-        if (destinations is null)
+        SocketAddress[]? addresses = AddressResolver.Resolve(options.DestinationHost, options.DestinationPort, passive: false, out string? resolveError);
+        if (addresses is null)
         {
             error = "cannot resolve destination '" + options.DestinationHost + "': " + resolveError;
             return null;
@@ -102,14 +107,10 @@ public sealed class ProxyServer : IDisposable
         LogWriter? accessLogWriter = OpenAccessLog(options, log, parts, out error);
         if (options.AccessLogPath != null && accessLogWriter is null)
             return parts.Abandon();
-        var settings = PairSettings.From(options, destinations);
         SocketActivation? passed = SocketActivation.FromEnvironment(options.ListenPort, options.MetricsHost is null ? null : options.MetricsPort, out error);
         if (error != null)
             return parts.Abandon();
-        parts.Shared = new ProcessParts(options, log, settings, accessLogWriter)
-        {
-            PassedListener = passed is null ? null : new SharedListeningSocket(passed.ProxyFd, options.Reactors),
-        };
+        parts.Shared = SharedParts(options, log, addresses, accessLogWriter, passed);
         if (!AssembleLoops(parts, out error))
             return parts.Abandon();
         ReactorLoop first = parts.Loops[0];
@@ -122,11 +123,22 @@ public sealed class ProxyServer : IDisposable
         log.Writer?.Attach(first.Reactor);
         parts.AccessLogFile?.Attach(first.Reactor);
         string pollerName = PollerFactory.NameOf(PollerFactory.Resolve(options.Poller));
-        log.Info(StartupLine.Format(options, first.Listener!.Address, settings, pollerName, fileLimit, parts.Metrics?.Address, passed != null));
+        log.Info(StartupLine.Format(options, first.Listener!.Address, parts.Shared.Settings, parts.Shared.Destinations.Current,
+            pollerName, fileLimit, parts.Metrics?.Address, passed != null));
         // Every descriptor of the setup is open and no loop runs yet: /proc/self/fd is listed once, here.
         if (parts.Metrics != null)
             ProcessStats.Calibrate();
         return new ProxyServer(parts, options, log);
+    }
+
+    private static ProcessParts SharedParts(ProxyOptions options, Log log, SocketAddress[] addresses, LogWriter? accessLogWriter, SocketActivation? passed)
+    {
+        var settings = PairSettings.From(options);
+        return new ProcessParts(options, log, settings, new Destinations(settings.DestinationName, new DestinationSet(addresses)), accessLogWriter)
+        {
+            PassedListener = passed is null ? null : new SharedListeningSocket(passed.ProxyFd, options.Reactors),
+            Resolving = DestinationResolver.Wanted(options.DestinationHost, options.ResolveInterval),
+        };
     }
 
     private static bool AssembleLoops(Parts parts, out string? error)
@@ -245,8 +257,14 @@ public sealed class ProxyServer : IDisposable
             _log.Error("SIGHUP: cannot reopen the access log " + _accessLogPath + ": " + Errno.Name(-rc) + "; still writing to the old file");
     }
 
-    // The sum over every loop.
-    private void WriteCounterReport() => _log.Report(CounterReport.Format(Loops));
+    // The sum over every loop; then, on a line of its own, the addresses new clients go to.
+    private void WriteCounterReport()
+    {
+        _log.Report(CounterReport.Format(Loops));
+        _log.Report("destination " + _destinations.Name + ": " + _destinations.Current
+            + (_resolver is null ? "" : " (looked up " + _destinations.Resolutions.ToString(CultureInfo.InvariantCulture) + " times since start-up, "
+                + _destinations.Failures.ToString(CultureInfo.InvariantCulture) + " failed)"));
+    }
 
     /// <summary>After <see cref="Run"/> has returned (every loop thread has ended).</summary>
     public void Dispose()
@@ -256,6 +274,7 @@ public sealed class ProxyServer : IDisposable
             loop.Listener?.Dispose();
         _signals.Dispose();
         _notifier?.Dispose();
+        _resolver?.Dispose();
         if (_accessLogFile is LogWriter accessLog && !accessLog.FlushAtExit(AccessLogFlushLimit))
             _log.Error("access log: a write is stuck after " + AccessLogFlushLimit.TotalSeconds.ToString(CultureInfo.InvariantCulture)
                 + " s; exiting without it (" + accessLog.QueuedLines.ToString(CultureInfo.InvariantCulture) + " lines still queued)");

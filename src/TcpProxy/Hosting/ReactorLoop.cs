@@ -67,7 +67,8 @@ internal sealed class ReactorLoop : IDisposable
         string prefix = loop.LogPrefix;
         Log log = process.Log;
         loop.Reactor.UnownedFault = exception => log.Info(prefix + "internal error in the event loop (" + LogText.Fault(exception) + ")");
-        if (count > 1 && !loop.OpenMailbox(log, out error))
+        // Other threads post to a loop: the other loops, and the resolver's log lines to loop 0.
+        if ((count > 1 || process.Resolving) && !loop.OpenMailbox(log, out error))
         {
             loop.Dispose();
             return null;
@@ -94,9 +95,9 @@ internal sealed class ReactorLoop : IDisposable
         }
         // One AccessLog per loop: each formats into a buffer of its own; they share the (locked) writer.
         AccessLog? accessLog = process.AccessLogWriter is null ? null : new AccessLog(process.AccessLogWriter, process.Options.AccessLogFormat);
-        var connections = new ConnectionTracker(reactor, counters, settings.DestinationAddressNames, process.Log, accessLog);
+        var connections = new ConnectionTracker(reactor, counters, process.Log, accessLog);
         var admission = new Admission(process.Options.MaxConnections, process.SharedLimit, index, connections, pipes);
-        return new LoopParts(reactor, settings, counters, memory, pipes, connections, admission);
+        return new LoopParts(reactor, settings, counters, memory, pipes, connections, admission, process.Destinations);
     }
 
     private bool OpenMailbox(Log log, out string? error)

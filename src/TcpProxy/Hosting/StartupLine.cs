@@ -10,7 +10,7 @@ namespace TcpProxy.Hosting;
 /// <summary>The one line a starting proxy logs: where it listens, where it forwards, and every setting that differs from nothing.</summary>
 internal static class StartupLine
 {
-    public static string Format(ProxyOptions options, SocketAddress listening, PairSettings settings, string pollerName, long fileLimit, SocketAddress? metrics, bool socketsFromSystemd)
+    public static string Format(ProxyOptions options, SocketAddress listening, PairSettings settings, DestinationSet addresses, string pollerName, long fileLimit, SocketAddress? metrics, bool socketsFromSystemd)
     {
         var line = new List<string> { pollerName };
         if (socketsFromSystemd)
@@ -37,7 +37,7 @@ internal static class StartupLine
         if (metrics is SocketAddress address)
             line.Add("metrics at http://" + address + "/metrics");
         return "listening on " + listening + ", forwarding to " + settings.DestinationName
-            + " (" + string.Join(", ", settings.Destinations) + "); " + string.Join(", ", line);
+            + " (" + addresses + "); " + string.Join(", ", line);
     }
 
     private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";

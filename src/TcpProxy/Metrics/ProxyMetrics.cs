@@ -32,6 +32,12 @@ public static class ProxyMetrics
         },
         new("tcpproxy_connect_failures_total", Counter, "Destination addresses that refused, failed or timed out, fallback attempts included.")
             { Report = "; connect failures", Series = [Summed(c => c.Counters.ConnectFailures)] },
+        new("tcpproxy_destination_addresses", Gauge, "Addresses the destination's name resolves to now: those new clients try.")
+            { Series = [new(null, null, s => s.First.Destinations.Current.Addresses.Length)] },
+        new("tcpproxy_resolutions_total", Counter, "Lookups of the destination's name since start-up (--resolve-interval, or early after failing clients), failed ones included.")
+            { Series = [new(null, null, s => s.First.Destinations.Resolutions)] },
+        new("tcpproxy_resolution_failures_total", Counter, "Lookups of the destination's name that failed or found no address: the last good addresses stayed in use.")
+            { Series = [new(null, null, s => s.First.Destinations.Failures)] },
         new("tcpproxy_accept_pauses_total", Counter, "Times accepting paused: the connection limit was reached, or descriptors ran out.")
             { Report = ", accept pauses", Series = [Summed(c => c.Counters.AcceptPauses)] },
         new("tcpproxy_buffered_bytes", Gauge, "Bytes read and not yet written, in every ring buffer and pipe.")

@@ -14,14 +14,11 @@ internal sealed class ConnectionTracker
 {
     private readonly Reactor.Reactor _reactor;
     private readonly ProxyCounters _counters;
-    private readonly string[] _serverNames;
 
-    /// <summary><paramref name="serverNames"/> name the destination addresses by index, for the access log.</summary>
-    public ConnectionTracker(Reactor.Reactor reactor, ProxyCounters counters, string[] serverNames, Log log, AccessLog? accessLog)
+    public ConnectionTracker(Reactor.Reactor reactor, ProxyCounters counters, Log log, AccessLog? accessLog)
     {
         _reactor = reactor;
         _counters = counters;
-        _serverNames = serverNames;
         Log = log;
         AccessLog = accessLog;
     }
@@ -70,12 +67,12 @@ internal sealed class ConnectionTracker
         return aborted;
     }
 
-    /// <summary>serverIndex is -1 when it never connected.</summary>
-    internal void Closed(ProxyPair connection, CloseReason reason, int errno, int serverIndex, long bytesUp, long bytesDown)
+    /// <summary>serverName is null when it never connected.</summary>
+    internal void Closed(ProxyPair connection, CloseReason reason, int errno, string? serverName, long bytesUp, long bytesDown)
     {
         _open.Remove(connection);
         _counters.CountClose(reason);
-        AccessLog?.Write(connection.PeerName, serverIndex >= 0 ? _serverNames[serverIndex] : null,
+        AccessLog?.Write(connection.PeerName, serverName,
             bytesUp, bytesDown, _reactor.NowMs - connection.AcceptedMs, reason, errno);
         ConnectionClosed?.Invoke();
     }

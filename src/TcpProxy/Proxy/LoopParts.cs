@@ -5,8 +5,8 @@ namespace TcpProxy.Proxy;
 /// <summary>
 /// What one loop's pairs work with, made once by the loop's assembly: its
 /// reactor, the process's forwarding settings, its counters, its memory
-/// (rings and, when splicing, pipes), its open connections and its
-/// admission. Each pair, direction and listener keeps only the parts it
+/// (rings and, when splicing, pipes), its open connections, its admission,
+/// and the destination's addresses (shared by every loop). Each pair, direction and listener keeps only the parts it
 /// uses; metrics and the SIGUSR1 report read the figures.
 /// </summary>
 internal sealed record LoopParts(
@@ -16,7 +16,8 @@ internal sealed record LoopParts(
     BufferMemory Memory,
     PipePool? Pipes,
     ConnectionTracker Connections,
-    Admission Admission)
+    Admission Admission,
+    Destinations Destinations)
 {
     public Log Log => Connections.Log;
 

@@ -5,18 +5,15 @@ namespace TcpProxy.Proxy;
 
 /// <summary>
 /// What the options say about forwarding, derived once for the process and
-/// shared read-only by every loop: the destination, the ring size, the
-/// timeouts, the PROXY header and how directions move bytes.
+/// shared read-only by every loop: the destination's name, the ring size, the
+/// timeouts, the PROXY header and how directions move bytes. (Its addresses
+/// change with its records: <see cref="Destinations"/>.)
 /// </summary>
 public sealed class PairSettings
 {
-    private PairSettings(SocketAddress[] destinations, string destinationName, ProxyOptions options)
+    private PairSettings(string destinationName, ProxyOptions options)
     {
-        Destinations = destinations;
         DestinationName = destinationName;
-        DestinationAddressNames = new string[destinations.Length];
-        for (int i = 0; i < destinations.Length; i++)
-            DestinationAddressNames[i] = destinations[i].ToString();
         BufferSize = options.BufferSize;
         StallTimeoutMs = (long)options.StallTimeout.TotalMilliseconds;
         ConnectTimeoutMs = (long)options.ConnectTimeout.TotalMilliseconds;
@@ -26,16 +23,11 @@ public sealed class PairSettings
         Splice = Sys.SpliceAvailable ? options.Splice : SpliceMode.Off;
     }
 
-    public static PairSettings From(ProxyOptions options, SocketAddress[] destinations) =>
-        new(destinations, options.DestinationHost + ":" + options.DestinationPort.ToString(System.Globalization.CultureInfo.InvariantCulture), options);
-
-    public SocketAddress[] Destinations { get; }
+    public static PairSettings From(ProxyOptions options) =>
+        new(options.DestinationHost + ":" + options.DestinationPort.ToString(System.Globalization.CultureInfo.InvariantCulture), options);
 
     /// <summary>"host:port" as given on the command line.</summary>
     public string DestinationName { get; }
-
-    /// <summary>Destinations[i] as "127.0.0.1:80", made once so a closing pair names its server without allocating.</summary>
-    public string[] DestinationAddressNames { get; }
 
     /// <summary>The ring size: the high-water mark of each direction.</summary>
     public int BufferSize { get; }

@@ -13,6 +13,8 @@ namespace TcpProxy.Proxy;
 /// </summary>
 internal sealed partial class ProxyPair
 {
+    // The destination's addresses when this client came: a re-resolution meanwhile does not move it.
+    private DestinationSet _set = null!;
     private int _addressIndex;
     private int _lastError;
     private byte[]? _proxyHeader;
@@ -24,6 +26,7 @@ internal sealed partial class ProxyPair
         _phase = Phase.Connecting;
         _client = client;
         _server = -1;
+        _set = _destinations.Current;
         _addressIndex = 0;
         _lastError = 0;
         _proxyHeader = proxyHeader;
@@ -42,7 +45,7 @@ internal sealed partial class ProxyPair
 
     private void TryNextAddress()
     {
-        SocketAddress[] destinations = _settings.Destinations;
+        SocketAddress[] destinations = _set.Addresses;
         for (; _addressIndex < destinations.Length; _addressIndex++)
         {
             ref SocketAddress destination = ref destinations[_addressIndex];
@@ -108,7 +111,7 @@ internal sealed partial class ProxyPair
         _lastError = Errno.ETIMEDOUT;
         _counters.ConnectFailures++;
         if (Log.IsVerbose)
-            Log.Verbose(Describe() + ": connecting to " + _settings.DestinationAddressNames[_addressIndex] + " timed out after "
+            Log.Verbose(Describe() + ": connecting to " + _set.Names[_addressIndex] + " timed out after "
                 + (_settings.ConnectTimeoutMs / 1000.0).ToString("0.###", CultureInfo.InvariantCulture) + " s");
         AbandonAttempt();
         _addressIndex++;
@@ -128,6 +131,7 @@ internal sealed partial class ProxyPair
 
     private void Connected()
     {
+        _destinations.ClientConnected();
         Sys.SetNoDelay(_server);
         StartForwarding();
     }
@@ -136,6 +140,7 @@ internal sealed partial class ProxyPair
     {
         // Everything was tried: warn at the normal level, since the operator must act.
         CloseReason reason = _lastError == Errno.ETIMEDOUT ? CloseReason.ConnectTimeout : CloseReason.ConnectFailed;
+        _destinations.ClientFailed();
         Log.Info(Describe() + ": cannot connect to " + _settings.DestinationName + ": " + Errno.Name(_lastError)
             + (reason == CloseReason.ConnectTimeout ? " (connect timeout)" : "") + "; resetting the client");
         ResetClient(reason, _lastError);
@@ -154,7 +159,7 @@ internal sealed partial class ProxyPair
         Sys.Close(_client);
         _client = -1;
         _proxyHeader = null;
-        _connections.Closed(this, reason, errno, serverIndex: -1, bytesUp: 0, bytesDown: 0);
+        _connections.Closed(this, reason, errno, serverName: null, bytesUp: 0, bytesDown: 0);
         _pool.Return(this);
     }
 }

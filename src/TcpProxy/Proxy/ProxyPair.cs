@@ -34,6 +34,7 @@ internal sealed partial class ProxyPair : IFdHandler, IFaultOwner
     private readonly ProxyCounters _counters;
     private readonly ConnectionTracker _connections;
     private readonly Admission _admission;
+    private readonly Destinations _destinations;
     private readonly PairPool _pool;
     private readonly Direction _upstream;
     private readonly Direction _downstream;
@@ -51,6 +52,7 @@ internal sealed partial class ProxyPair : IFdHandler, IFaultOwner
         _counters = loop.Counters;
         _connections = loop.Connections;
         _admission = loop.Admission;
+        _destinations = loop.Destinations;
         _upstream = new Direction(this, isUpstream: true, loop.Reactor, loop.Settings, loop.Counters, loop.Memory, loop.Pipes);
         _downstream = new Direction(this, isUpstream: false, loop.Reactor, loop.Settings, loop.Counters, loop.Memory, loop.Pipes);
         _timer = new PairTimer(this);
@@ -103,7 +105,7 @@ internal sealed partial class ProxyPair : IFdHandler, IFaultOwner
             return;
         }
         if (Log.IsVerbose)
-            Log.Verbose(Describe() + " connected to " + _settings.DestinationAddressNames[_addressIndex]);
+            Log.Verbose(Describe() + " connected to " + _set.Names[_addressIndex]);
         if (_settings.IdleTimeoutMs > 0)
             reactor.Timers.Arm(_timer, LastActivityMs + _settings.IdleTimeoutMs);
         _upstream.Start();
@@ -198,7 +200,7 @@ internal sealed partial class ProxyPair : IFdHandler, IFaultOwner
                 + (errno != 0 ? " " + Errno.Name(errno) : "") + " (" + detail + ")" + ReadErrors());
         _client = _server = -1;
         _proxyHeader = null;
-        _connections.Closed(this, reason, errno, _addressIndex, _upstream.BytesForwarded, _downstream.BytesForwarded);
+        _connections.Closed(this, reason, errno, _set.Names[_addressIndex], _upstream.BytesForwarded, _downstream.BytesForwarded);
         _pool.Return(this);
     }
 
