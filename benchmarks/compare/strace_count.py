@@ -7,6 +7,15 @@ import subprocess
 import time
 
 
+def _running(pid):
+    """Whether pid is a live process, not exited nor a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
 class SyscallCounter:
     """Attach to every process of the tree; stop() detaches and returns the total call count."""
 
@@ -24,8 +33,9 @@ class SyscallCounter:
 
         A forking proxy's child listed a moment ago may have exited since
         (socat's, for a connection just closed): strace then says
-        `ptrace(PTRACE_SEIZE, N): No such process`, and that child, gone, has
-        nothing left to count. Only the proxy itself must be attached.
+        `ptrace(PTRACE_SEIZE, N): No such process`, or EPERM while it is
+        exiting, and that child, gone, has nothing left to count. Only the
+        proxy itself, and any process still running, must be attached.
         """
         fd, text = self.proc.stderr.fileno(), ""
         while pids:
@@ -39,10 +49,11 @@ class SyscallCounter:
             text += chunk
             for pid in re.findall(r"Process (\d+) attached", text):
                 pids.discard(int(pid))
-            for pid in map(int, re.findall(r"PTRACE_SEIZE, (\d+)\): No such process", text)):
-                if pid == root:
+            for pid in map(int, re.findall(r"PTRACE_SEIZE, (\d+)\): (?:No such process|Operation not permitted)", text)):
+                # EPERM too is what a process in the middle of exiting answers.
+                if pid == root or _running(pid):
                     self.detach()
-                    raise RuntimeError(f"the proxy exited before strace attached: {text.strip()[-200:]}")
+                    raise RuntimeError(f"strace could not attach to {pid}: {text.strip()[-200:]}")
                 pids.discard(pid)
 
     def detach(self):
