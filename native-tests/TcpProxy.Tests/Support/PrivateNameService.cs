@@ -15,8 +15,8 @@ namespace TcpProxy.Tests.Support;
 /// </summary>
 public sealed class PrivateNameService : IDisposable
 {
-    // A loopback address of its own: nothing else answers DNS there.
-    const string NameServer = "127.0.0.77";
+    // Tries for a loopback address nobody else holds port 53 on (another test run on the machine may hold one).
+    const int AddressAttempts = 20;
 
     readonly string _directory = Path.Combine(Path.GetTempPath(), $"tcpproxy-names-{Guid.NewGuid():N}");
     readonly Socket _silentNameServer = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
@@ -24,9 +24,26 @@ public sealed class PrivateNameService : IDisposable
     public PrivateNameService(int resolverTimeoutSeconds = 3)
     {
         Directory.CreateDirectory(_directory);
-        _silentNameServer.Bind(new IPEndPoint(IPAddress.Parse(NameServer), 53));
-        File.WriteAllText(ResolvConf, $"nameserver {NameServer}\noptions timeout:{resolverTimeoutSeconds} attempts:1\n");
+        IPAddress nameServer = BindSilentNameServer();
+        File.WriteAllText(ResolvConf, $"nameserver {nameServer}\noptions timeout:{resolverTimeoutSeconds} attempts:1\n");
         Map();
+    }
+
+    // A nameserver listens on port 53 whatever its address: this one gets a random 127.x.y.z of its own.
+    IPAddress BindSilentNameServer()
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            var address = new IPAddress([127, (byte)Random.Shared.Next(100, 250), (byte)Random.Shared.Next(1, 255), (byte)Random.Shared.Next(1, 255)]);
+            try
+            {
+                _silentNameServer.Bind(new IPEndPoint(address, 53));
+                return address;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse && attempt < AddressAttempts)
+            {
+            }
+        }
     }
 
     string Hosts => Path.Combine(_directory, "hosts");
