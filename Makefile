@@ -101,6 +101,7 @@ endif
 -include benchmarks/TcpProxy.Benchmarks/micro.mk
 -include native-tests/reliability/reliability.mk
 -include dist/systemd/units.mk
+-include dist/examples.mk
 
 # Each step runs to its end even if an earlier one failed; one closing line
 # "N passed, M failed" sums them (scripts/run-tests.sh), logs in build/test-logs/.
