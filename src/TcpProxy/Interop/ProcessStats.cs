@@ -46,7 +46,7 @@ public readonly record struct ProcessStats(long ResidentBytes, long OpenFds, lon
         try
         {
             // statm: size resident shared ... in pages.
-            string[] statm = File.ReadAllText("/proc/self/statm").Split(' ');
+            string[] statm = ReadProcFile("/proc/self/statm").Split(' ');
             resident = long.Parse(statm[1], CultureInfo.InvariantCulture) * Environment.SystemPageSize;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException) { }
@@ -74,9 +74,22 @@ public readonly record struct ProcessStats(long ResidentBytes, long OpenFds, lon
     // The command name (field 2) may hold spaces and parentheses: fields[0] is field 3, after the last ')'.
     private static string[] ReadStatFields()
     {
-        string stat = File.ReadAllText("/proc/self/stat");
+        string stat = ReadProcFile("/proc/self/stat");
         return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
     }
+
+    // Read on the loop, once a second at most: procfs is in memory, and open/read/close is all it takes.
+    private static string ReadProcFile(string path)
+    {
+        Span<byte> buffer = stackalloc byte[ProcFileBytes];
+        int n = LinuxSys.ReadProcFile(path, buffer);
+        if (n < 0)
+            throw new IOException(path + ": " + Errno.Name(-n));
+        return System.Text.Encoding.ASCII.GetString(buffer[..n]);
+    }
+
+    // /proc/self/stat is ~300 bytes, statm ~40: room to spare.
+    private const int ProcFileBytes = 4096;
 
     private static long Field(string[] fields, int field) => long.Parse(fields[field - 3], CultureInfo.InvariantCulture);
 

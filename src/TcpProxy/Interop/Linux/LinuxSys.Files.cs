@@ -40,6 +40,40 @@ internal static unsafe partial class LinuxSys
 
     public static long Write(int fd, byte* data, int length) => Result((long)write(fd, data, length));
 
+    /// <summary>
+    /// Reads a small /proc file whole: open, read until EOF or the buffer is
+    /// full, close — no stat and no lock, as FileStream would add. The byte
+    /// count, or -errno.
+    /// </summary>
+    public static int ReadProcFile(string path, System.Span<byte> buffer)
+    {
+        byte* name = stackalloc byte[64];
+        int length = Encoding.ASCII.GetBytes(path, new System.Span<byte>(name, 63));
+        name[length] = 0;
+        int fd = open(name, O_RDONLY | O_CLOEXEC, 0);
+        if (fd < 0)
+            return -errno;
+        int total = 0;
+        fixed (byte* data = buffer)
+        {
+            while (total < buffer.Length)
+            {
+                long n = read(fd, data + total, buffer.Length - total);
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n <= 0)
+                {
+                    int error = n < 0 ? errno : 0;
+                    close(fd);
+                    return error != 0 ? -error : total;
+                }
+                total += (int)n;
+            }
+        }
+        close(fd);
+        return total;
+    }
+
     public static long SendWithoutWaiting(int fd, byte* data, int length) =>
         Result((long)send(fd, data, length, MSG_DONTWAIT | MSG_NOSIGNAL));
 }
