@@ -120,8 +120,8 @@ internal sealed class ReactorLoop : IDisposable
             return Serve(passed.Fd, passed, out error);
         ProxyOptions options = process.Options;
         int fd = besideFirst is SocketAddress first
-            ? ListeningSocket.OpenBeside(first, out _, out error)
-            : ListeningSocket.Open(options.BindAddress, options.ListenPort, reusePort: Count > 1, out _, out error);
+            ? ListeningSocket.OpenBeside(first, out error)
+            : ListeningSocket.Open(options.BindAddress, options.ListenPort, reusePort: Count > 1, out error);
         return fd >= 0 && Serve(fd, null, out error);
     }
 

@@ -13,8 +13,8 @@ namespace TcpProxy.Proxy;
 /// </summary>
 internal static class ListeningSocket
 {
-    /// <summary>A listening fd and the address it bound (the port filled in when 0 was asked for); -1 with a one-line error.</summary>
-    public static int Open(string? bindAddress, int port, bool reusePort, out SocketAddress bound, out string? error)
+    /// <summary>A listening fd (getsockname tells the port when 0 was asked for); -1 with a one-line error.</summary>
+    public static int Open(string? bindAddress, int port, bool reusePort, out string? error)
     {
         string? resolveError = null;
         SocketAddress[]? candidates = bindAddress is null
@@ -22,18 +22,17 @@ internal static class ListeningSocket
             : AddressResolver.Resolve(bindAddress, port, passive: true, out resolveError);
         if (candidates is null || candidates.Length == 0)
         {
-            bound = default;
             error = "cannot resolve bind address '" + bindAddress + "': " + resolveError;
             return -1;
         }
-        return OpenFirst(candidates, port, reusePort, out bound, out error);
+        return OpenFirst(candidates, port, reusePort, out error);
     }
 
     /// <summary>Another reactor's socket on exactly the address the first one bound, with SO_REUSEPORT.</summary>
-    public static int OpenBeside(in SocketAddress first, out SocketAddress bound, out string? error) =>
-        OpenFirst([first], first.Port, reusePort: true, out bound, out error);
+    public static int OpenBeside(in SocketAddress first, out string? error) =>
+        OpenFirst([first], first.Port, reusePort: true, out error);
 
-    private static int OpenFirst(SocketAddress[] candidates, int port, bool reusePort, out SocketAddress bound, out string? error)
+    private static int OpenFirst(SocketAddress[] candidates, int port, bool reusePort, out string? error)
     {
         int lastError = 0;
         foreach (SocketAddress candidate in candidates)
@@ -49,15 +48,12 @@ internal static class ListeningSocket
                 rc = Prepare(fd, candidate);
             if (rc == 0)
             {
-                bound = default;
-                Sys.GetSocketName(fd, ref bound);
                 error = null;
                 return fd;
             }
             lastError = -rc;
             Sys.Close(fd);
         }
-        bound = default;
         error = "cannot listen on port " + port.ToString(CultureInfo.InvariantCulture) + ": " + Describe(lastError);
         return -1;
     }

@@ -34,8 +34,6 @@ public sealed class IntrusiveList<T>
     /// <summary>The node after <paramref name="node"/>, for walking from <see cref="First"/>.</summary>
     public static T? Next(T node) => node.Links.Next;
 
-    public static bool IsListed(T node) => node.Links.IsListed;
-
     public void AddFirst(T node)
     {
         ref ListLinks<T> links = ref node.Links;
