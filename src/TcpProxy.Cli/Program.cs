@@ -33,7 +33,7 @@ internal static class Program
             if (parsed.Options is not ProxyOptions options)
                 return parsed.ExitCode;
             var log = new Log(options.LogLevel, stderr);
-            using ProxyServer? server = ProxyServer.Create(options, log, out string? error);
+            using ProxyServer? server = ProxyServer.Create(options, log, out string? error, ProgramCommand.Current(args));
             if (server is null)
             {
                 log.Error(error ?? "cannot start");

@@ -52,6 +52,14 @@ public abstract class EndToEndTest : IDisposable
         return proxy;
     }
 
+    /// <summary>Starts another copy of the binary (one the test may replace) through a launcher made for its listen port.</summary>
+    protected ProxyProcess StartProxyFrom(string binary, Func<int, IReadOnlyList<string>> launcherFor, LoopbackServer destination, params string[] options)
+    {
+        var proxy = Own(ProxyProcess.StartFrom(binary, launcherFor, destination.Host, destination.Port, options));
+        proxies.Add(proxy);
+        return proxy;
+    }
+
     protected ProxyProcess StartProxy(LoopbackServer destination, params string[] options) =>
         StartProxy(destination.Host, destination.Port, options);
 

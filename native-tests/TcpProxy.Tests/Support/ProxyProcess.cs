@@ -39,19 +39,19 @@ public sealed class ProxyProcess : IDisposable
     public string StderrText => stderr.Text;
     public IReadOnlyList<string> StderrLines => stderr.Lines;
 
-    ProxyProcess(IReadOnlyList<string> launcher, IReadOnlyList<string> arguments, int listenPort)
+    ProxyProcess(string binary, IReadOnlyList<string> launcher, IReadOnlyList<string> arguments, int listenPort)
     {
         Arguments = arguments;
         ListenPort = listenPort;
         // A launcher (e.g. `ip netns exec NAME`) execs the proxy, so the PID is still the proxy's.
-        var info = new ProcessStartInfo(launcher.Count > 0 ? launcher[0] : ProxyBinary.Path)
+        var info = new ProcessStartInfo(launcher.Count > 0 ? launcher[0] : binary)
         {
             UseShellExecute = false,
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
         for (int i = 1; i < launcher.Count; i++) info.ArgumentList.Add(launcher[i]);
-        if (launcher.Count > 0) info.ArgumentList.Add(ProxyBinary.Path);
+        if (launcher.Count > 0) info.ArgumentList.Add(binary);
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
         process = new Process { StartInfo = info, EnableRaisingEvents = true };
         process.ErrorDataReceived += (_, e) => stderr.Add(e.Data);
@@ -72,7 +72,11 @@ public sealed class ProxyProcess : IDisposable
         Start(_ => launcher, destinationHost, destinationPort, options);
 
     /// <summary>Starts the proxy through a launcher made for the listen port picked (e.g. one that binds it and passes the socket).</summary>
-    public static ProxyProcess Start(Func<int, IReadOnlyList<string>> launcherFor, string destinationHost, int destinationPort, params string[] options)
+    public static ProxyProcess Start(Func<int, IReadOnlyList<string>> launcherFor, string destinationHost, int destinationPort, params string[] options) =>
+        StartFrom(ProxyBinary.Path, launcherFor, destinationHost, destinationPort, options);
+
+    /// <summary>Starts another copy of the binary (e.g. one a test replaces) through a launcher made for the listen port.</summary>
+    public static ProxyProcess StartFrom(string binary, Func<int, IReadOnlyList<string>> launcherFor, string destinationHost, int destinationPort, params string[] options)
     {
         string lastStderr = "";
         for (int attempt = 1; attempt <= MaxPortAttempts; attempt++)
@@ -87,7 +91,7 @@ public sealed class ProxyProcess : IDisposable
             arguments.AddRange(options);
             arguments.AddRange(ProxyBinary.ExtraArgumentsBeside(options));
 
-            var proxy = new ProxyProcess(launcherFor(listenPort), arguments, listenPort);
+            var proxy = new ProxyProcess(binary, launcherFor(listenPort), arguments, listenPort);
             if (proxy.WaitUntilListening(out string why)) return proxy;
 
             lastStderr = proxy.StderrText;
@@ -125,6 +129,12 @@ public sealed class ProxyProcess : IDisposable
         process.WaitForExit();
         return process.ExitCode;
     }
+
+    /// <summary>
+    /// Exit code if the proxy itself has ended within the limit, else null — without waiting
+    /// for its stderr to close, which a process it started (a binary upgrade) keeps open.
+    /// </summary>
+    public int? WaitForOwnExit(TimeSpan limit) => exited.Wait(limit) ? process.ExitCode : null;
 
     /// <summary>Human-readable state for test output and failure messages.</summary>
     public string Describe() =>

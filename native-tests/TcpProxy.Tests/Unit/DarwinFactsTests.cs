@@ -75,6 +75,7 @@ public sealed class DarwinFactsTests
         ("AI_PASSIVE", 0x00000001, Netdb),
         ("AI_NUMERICSERV", 0x00001000, Netdb),
         ("SIGUSR1", 30, Signal),
+        ("SIGUSR2", 31, Signal),
         ("EVFILT_READ", -1, Event),
         ("EVFILT_WRITE", -2, Event),
         ("EV_ADD", 0x0001, Event),

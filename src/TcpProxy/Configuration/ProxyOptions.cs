@@ -9,6 +9,7 @@ public sealed record ProxyOptions
     public static readonly TimeSpan DefaultStallTimeout = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan DefaultDrainTimeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan DefaultUpgradeTimeout = TimeSpan.FromSeconds(30);
     // As short as cloud load balancers' and Kubernetes services' record TTLs (30-60 s), for one lookup a loop never waits on.
     public static readonly TimeSpan DefaultResolveInterval = TimeSpan.FromSeconds(30);
     public const int MaxReactors = 256;
@@ -43,6 +44,9 @@ public sealed record ProxyOptions
 
     /// <summary>After SIGTERM/SIGINT, pairs still open this long are aborted.</summary>
     public TimeSpan DrainTimeout { get; init; } = DefaultDrainTimeout;
+
+    /// <summary>After SIGUSR2, how long the new binary may take to accept before the upgrade is given up.</summary>
+    public TimeSpan UpgradeTimeout { get; init; } = DefaultUpgradeTimeout;
 
     /// <summary>Clients open at once (connecting ones included) before accepting pauses; zero: only the fd limit.</summary>
     public int MaxConnections { get; init; }

@@ -43,8 +43,11 @@ internal sealed class ProcessParts
     /// <summary>--max-connections counted over every loop; null with one loop (its own count decides).</summary>
     public SharedConnectionLimit? SharedLimit { get; }
 
-    /// <summary>The listening socket systemd passed, which every loop serves; null: each loop binds its own.</summary>
-    public SharedListeningSocket? PassedListener { get; init; }
+    /// <summary>
+    /// Listening sockets passed by systemd or an upgraded process: one, which every loop
+    /// serves, or one per loop. Null: each loop binds its own.
+    /// </summary>
+    public SharedListeningSocket[]? PassedListeners { get; init; }
 
     /// <summary>Each loop's share of --buffer-memory (0: no limit).</summary>
     public long LoopBufferMemory { get; }

@@ -15,9 +15,10 @@ namespace TcpProxy.Hosting;
 /// limit, the access-log file, the signals, the metrics endpoint, and the
 /// loops (<see cref="LoopGroup"/>, each a <see cref="ReactorLoop"/>). It runs
 /// them until a drain ends them (SIGINT/SIGTERM, or <see cref="RequestStop"/>).
-/// SIGHUP reopens the access log, SIGUSR1 logs the counters.
+/// SIGHUP reopens the access log, SIGUSR1 logs the counters, SIGUSR2 upgrades
+/// the binary (ProxyServer.Upgrade.cs).
 /// </summary>
-public sealed class ProxyServer : IDisposable
+public sealed partial class ProxyServer : IDisposable
 {
     // At exit, a stuck access-log destination may delay the end this long, no longer.
     private static readonly TimeSpan AccessLogFlushLimit = TimeSpan.FromSeconds(1);
@@ -31,8 +32,10 @@ public sealed class ProxyServer : IDisposable
     private readonly ServiceNotifier? _notifier;
     private readonly DestinationResolver? _resolver;
     private readonly Destinations _destinations;
+    private readonly BinaryUpgrade _upgrade;
+    private readonly UpgradeReadiness? _upgradedFrom;
 
-    private ProxyServer(Parts parts, ProxyOptions options, Log log)
+    private ProxyServer(Parts parts, ProxyOptions options, Log log, ProgramCommand? command)
     {
         _log = log;
         _signals = parts.Signals!;
@@ -41,9 +44,12 @@ public sealed class ProxyServer : IDisposable
         _accessLogPath = options.AccessLogPath;
         _group = new LoopGroup(parts.Loops.ToArray(), log, options.DrainTimeout, WriteCounterReport);
         _notifier = ServiceNotifier.FromEnvironment(_group.First.Reactor, log, StatusLine);
+        _upgrade = new BinaryUpgrade(_group.First.Reactor, log, command, options.UpgradeTimeout, SocketsToHandOver, HandOver);
+        _upgradedFrom = parts.UpgradedFrom;
         if (_metrics != null)
-            _metrics.Accepting = () => !_group.Draining;
+            _metrics.Accepting = () => !_group.Draining && !_upgrade.InProgress;
         _signals.OnTerminate = Terminate;
+        _signals.OnUpgrade = Upgrade;
         _signals.OnHangUp = Reload;
         _signals.OnUserReport = _group.ReportCounters;
         if (parts.Shared?.SharedLimit is SharedConnectionLimit shared)
@@ -75,6 +81,7 @@ public sealed class ProxyServer : IDisposable
         public readonly List<ReactorLoop> Loops = new();
         public SignalEvents? Signals;
         public MetricsEndpoint? Metrics;
+        public UpgradeReadiness? UpgradedFrom;
 
         public ProxyServer? Abandon()
         {
@@ -87,8 +94,12 @@ public sealed class ProxyServer : IDisposable
         }
     }
 
-    /// <summary>Resolves, raises the fd limit, opens the access log, assembles the loops (binding and listening). Null with a one-line error on failure.</summary>
-    public static ProxyServer? Create(ProxyOptions options, Log log, out string? error)
+    /// <summary>
+    /// Resolves, raises the fd limit, opens the access log, assembles the loops (binding and listening,
+    /// or serving sockets passed by systemd or an upgraded process). Null with a one-line error on failure.
+    /// <paramref name="command"/> is what SIGUSR2 runs again; without it the upgrade is declined.
+    /// </summary>
+    public static ProxyServer? Create(ProxyOptions options, Log log, out string? error, ProgramCommand? command = null)
     {
         error = OptionChecks.FirstProblem(options);
         if (error is not null)
@@ -107,9 +118,10 @@ public sealed class ProxyServer : IDisposable
         LogWriter? accessLogWriter = OpenAccessLog(options, log, parts, out error);
         if (options.AccessLogPath != null && accessLogWriter is null)
             return parts.Abandon();
-        SocketActivation? passed = SocketActivation.FromEnvironment(options.ListenPort, options.MetricsHost is null ? null : options.MetricsPort, out error);
+        SocketActivation? passed = SocketActivation.FromEnvironment(options.ListenPort, options.MetricsHost is null ? null : options.MetricsPort, options.Reactors, out error);
         if (error != null)
             return parts.Abandon();
+        parts.UpgradedFrom = UpgradeReadiness.FromEnvironment(passed);
         parts.Shared = SharedParts(options, log, addresses, accessLogWriter, passed);
         if (!AssembleLoops(parts, out error))
             return parts.Abandon();
@@ -124,11 +136,11 @@ public sealed class ProxyServer : IDisposable
         parts.AccessLogFile?.Attach(first.Reactor);
         string pollerName = PollerFactory.NameOf(PollerFactory.Resolve(options.Poller));
         log.Info(StartupLine.Format(options, first.Listener!.Address, parts.Shared.Settings, parts.Shared.Destinations.Current,
-            pollerName, fileLimit, parts.Metrics?.Address, passed != null));
+            pollerName, fileLimit, parts.Metrics?.Address, passed));
         // Every descriptor of the setup is open and no loop runs yet: /proc/self/fd is listed once, here.
         if (parts.Metrics != null)
             ProcessStats.Calibrate();
-        return new ProxyServer(parts, options, log);
+        return new ProxyServer(parts, options, log, command);
     }
 
     private static ProcessParts SharedParts(ProxyOptions options, Log log, SocketAddress[] addresses, LogWriter? accessLogWriter, SocketActivation? passed)
@@ -136,7 +148,8 @@ public sealed class ProxyServer : IDisposable
         var settings = PairSettings.From(options);
         return new ProcessParts(options, log, settings, new Destinations(settings.DestinationName, new DestinationSet(addresses)), accessLogWriter)
         {
-            PassedListener = passed is null ? null : new SharedListeningSocket(passed.ProxyFd, options.Reactors),
+            PassedListeners = passed is null ? null
+                : Array.ConvertAll(passed.ProxyFds, fd => new SharedListeningSocket(fd, passed.ProxyFds.Length == 1 ? options.Reactors : 1)),
             Resolving = DestinationResolver.Wanted(options.DestinationHost, options.ResolveInterval),
         };
     }
@@ -156,7 +169,7 @@ public sealed class ProxyServer : IDisposable
         return true;
     }
 
-    // On a socket systemd passed (passedFd), else bound here.
+    // On a socket systemd or the upgraded process passed (passedFd), else bound here.
     private static MetricsEndpoint? OpenMetrics(Parts parts, string host, int port, int passedFd, out string? error)
     {
         LoopParts[] loops = parts.Loops.ConvertAll(loop => loop.Parts).ToArray();
@@ -202,18 +215,26 @@ public sealed class ProxyServer : IDisposable
     /// <summary>amain: runs the loops until stopped. Returns 0, or 1 if a loop failed.</summary>
     public int Run()
     {
-        if (_notifier != null)
+        if (_notifier != null || _upgradedFrom != null)
         {
             // Loop 0's first turn: the other loops' threads have started by then.
-            var ready = new LoopTimer(_notifier.Ready);
+            var ready = new LoopTimer(Ready);
             Reactor.Timers.Arm(ready, Reactor.NowMs);
         }
         return _group.Run();
     }
 
+    // Every loop accepts: systemd hears it, and so does the process this one replaces.
+    private void Ready()
+    {
+        _notifier?.Ready(upgraded: _upgradedFrom != null);
+        _upgradedFrom?.Tell(_log);
+    }
+
     // SIGTERM/SIGINT: the drain, told to systemd first so it waits for the exit.
     private void Terminate()
     {
+        _upgrade.Abandon("SIGTERM");
         _notifier?.Stopping();
         _group.TerminateEveryLoop();
     }

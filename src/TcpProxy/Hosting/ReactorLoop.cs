@@ -116,8 +116,11 @@ internal sealed class ReactorLoop : IDisposable
 
     private bool Listen(ProcessParts process, SocketAddress? besideFirst, out string? error)
     {
-        if (process.PassedListener is SharedListeningSocket passed)
-            return Serve(passed.Fd, passed, out error);
+        if (process.PassedListeners is SharedListeningSocket[] passed)
+        {
+            SharedListeningSocket mine = passed.Length == 1 ? passed[0] : passed[Index];
+            return Serve(mine.Fd, mine, out error);
+        }
         ProxyOptions options = process.Options;
         int fd = besideFirst is SocketAddress first
             ? ListeningSocket.OpenBeside(first, out error)

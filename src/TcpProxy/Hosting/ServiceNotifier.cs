@@ -32,6 +32,8 @@ internal sealed class ServiceNotifier : IDisposable
     private readonly LoopTimer? _watchdogTimer;
     private readonly long _watchdogIntervalMs;
     private bool _failureLogged;
+    // After a binary upgrade handed the service over, the new process speaks for it.
+    private bool _handedOver;
 
     private ServiceNotifier(Reactor.Reactor reactor, Log log, int fd, SocketAddress systemd, Func<string> status, long watchdogUsec)
     {
@@ -79,10 +81,15 @@ internal sealed class ServiceNotifier : IDisposable
     /// <summary>How often the loop pings the watchdog; 0 without one.</summary>
     public long WatchdogIntervalMs => _watchdogIntervalMs;
 
-    /// <summary>On loop 0's first turn: every loop has its listening socket, so the service is up.</summary>
-    public void Ready()
+    /// <summary>
+    /// On loop 0's first turn: every loop has its listening socket, so the service is up.
+    /// A process started by a binary upgrade also names itself the main process
+    /// (accepted by systemd with NotifyAccess=all; the old process says it too).
+    /// </summary>
+    public void Ready(bool upgraded)
     {
-        Send("READY=1\nSTATUS=" + _status());
+        Send((upgraded ? "MAINPID=" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n" : "")
+            + "READY=1\nSTATUS=" + _status());
         _reactor.Timers.Arm(_statusTimer, _reactor.NowMs + StatusIntervalMs);
         if (_watchdogTimer != null)
             Ping();
@@ -95,6 +102,20 @@ internal sealed class ServiceNotifier : IDisposable
 
     /// <summary>A drain began: systemd waits for the exit instead of killing at once.</summary>
     public void Stopping() => Send("STOPPING=1\nSTATUS=draining: " + _status());
+
+    /// <summary>
+    /// A binary upgrade succeeded: <paramref name="pid"/> is the service's main process
+    /// from now on (systemd accepts that from the current one), and this one falls
+    /// silent — no STATUS, watchdog or STOPPING of a process that is only draining.
+    /// </summary>
+    public void HandOver(int pid)
+    {
+        Send("MAINPID=" + pid.ToString(CultureInfo.InvariantCulture));
+        _handedOver = true;
+        _reactor.Timers.Cancel(_statusTimer);
+        if (_watchdogTimer != null)
+            _reactor.Timers.Cancel(_watchdogTimer);
+    }
 
     private void SendStatus()
     {
@@ -110,6 +131,8 @@ internal sealed class ServiceNotifier : IDisposable
 
     private void Send(string message)
     {
+        if (_handedOver)
+            return;
         long rc = Sys.SendTo(_fd, _systemd, Encoding.UTF8.GetBytes(message));
         if (rc >= 0 || _failureLogged)
             return;

@@ -7,7 +7,7 @@ using TcpProxy.Reactor;
 namespace TcpProxy.Hosting;
 
 /// <summary>
-/// Turns SIGINT/SIGTERM, SIGHUP and SIGUSR1 into events of the loop.
+/// Turns SIGINT/SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 into events of the loop.
 ///
 /// Preferred (the NativeAOT binary on Linux): a signalfd the reactor watches
 /// like any socket — no handler and no thread; Program.Main blocked the
@@ -23,8 +23,9 @@ public sealed class SignalEvents : IDisposable, IFdHandler
     // Delivered in this order when several arrived together: the drain last.
     private const int HangUp = 0;
     private const int UserReport = 1;
-    private const int Terminate = 2;
-    private const int Kinds = 3;
+    private const int Upgrade = 2;
+    private const int Terminate = 3;
+    private const int Kinds = 4;
 
     private readonly Reactor.Reactor _reactor;
     private readonly int _signalFd = -1;
@@ -43,6 +44,7 @@ public sealed class SignalEvents : IDisposable, IFdHandler
         _mailbox = mailbox;
         mailbox.On(HangUp, () => OnHangUp?.Invoke());
         mailbox.On(UserReport, () => OnUserReport?.Invoke());
+        mailbox.On(Upgrade, () => OnUpgrade?.Invoke());
         mailbox.On(Terminate, () => OnTerminate?.Invoke());
         _registrations =
         [
@@ -50,6 +52,7 @@ public sealed class SignalEvents : IDisposable, IFdHandler
             PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => OnSignal(context, Terminate)),
             PosixSignalRegistration.Create(PosixSignal.SIGHUP, context => OnSignal(context, HangUp)),
             PosixSignalRegistration.Create((PosixSignal)SignalNumbers.SIGUSR1, context => OnSignal(context, UserReport)),
+            PosixSignalRegistration.Create((PosixSignal)SignalNumbers.SIGUSR2, context => OnSignal(context, Upgrade)),
         ];
     }
 
@@ -61,6 +64,9 @@ public sealed class SignalEvents : IDisposable, IFdHandler
 
     /// <summary>SIGUSR1: report the counters.</summary>
     public Action? OnUserReport { get; set; }
+
+    /// <summary>SIGUSR2: start the binary at our path and hand it the listening sockets.</summary>
+    public Action? OnUpgrade { get; set; }
 
     /// <summary>"signalfd" or "handlers": how signals reach the loop.</summary>
     public string Mechanism => _mailbox is null ? "signalfd" : "handlers";
@@ -100,7 +106,7 @@ public sealed class SignalEvents : IDisposable, IFdHandler
 
     private void OnSignal(PosixSignalContext context, int kind)
     {
-        // Cancel the default action (process exit, for all four): the loop decides.
+        // Cancel the default action (process exit, for all five): the loop decides.
         context.Cancel = true;
         _mailbox!.Post(kind);
     }
@@ -114,13 +120,20 @@ public sealed class SignalEvents : IDisposable, IFdHandler
             int signal = SignalFd.ReadSignal(_signalFd);
             if (signal <= 0)
                 break;
-            received[signal == SignalNumbers.SIGHUP ? HangUp : signal == SignalNumbers.SIGUSR1 ? UserReport : Terminate]++;
+            received[KindOf(signal)]++;
         }
         _reactor.ClearReady(_signalFd, IoEvents.Readable);
         Deliver(received[HangUp], OnHangUp);
         Deliver(received[UserReport], OnUserReport);
+        Deliver(received[Upgrade], OnUpgrade);
         Deliver(received[Terminate], OnTerminate);
     }
+
+    private static int KindOf(int signal) =>
+        signal == SignalNumbers.SIGHUP ? HangUp
+        : signal == SignalNumbers.SIGUSR1 ? UserReport
+        : signal == SignalNumbers.SIGUSR2 ? Upgrade
+        : Terminate;
 
     public void OnWritable(int fd)
     {

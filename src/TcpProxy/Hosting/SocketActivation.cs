@@ -1,92 +1,125 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using TcpProxy.Interop;
 
 namespace TcpProxy.Hosting;
 
 /// <summary>
-/// systemd socket activation (sd_listen_fds(3)): when LISTEN_PID names this
-/// process, LISTEN_FDS listening sockets wait at descriptors 3, 4, ...; the
-/// one LISTEN_FDNAMES calls "metrics" serves --metrics, the other the
-/// proxy. The proxy serves them instead of binding, so the port is open (and
-/// clients queue) before it starts, and across its restarts. The
+/// Listening sockets a process was handed, as sd_listen_fds(3) describes:
+/// LISTEN_FDS sockets wait at descriptors 3, 4, ...; the one LISTEN_FDNAMES
+/// calls "metrics" serves --metrics, the others the proxy: one, which every
+/// reactor shares, or one per reactor. They are served instead of binding, so
+/// the port stays open (and clients queue) across restarts and upgrades.
+/// Two senders: systemd (LISTEN_PID names this process), and the process this
+/// one replaces in a binary upgrade (no LISTEN_PID — the pid is unknown
+/// before the spawn — but TCPPROXY_UPGRADE_FROM names the parent). The
 /// listen-port argument is still given and must be the passed socket's port:
 /// a unit and a command line that disagree are an error, not a guess.
 /// </summary>
 internal sealed class SocketActivation
 {
     public const string MetricsName = "metrics";
+    public const string ProxyName = "proxy";
+    public const string UpgradeFromVariable = "TCPPROXY_UPGRADE_FROM";
     private const int FirstPassedFd = 3;
 
-    private SocketActivation(int proxyFd, int metricsFd)
+    private SocketActivation(string sender, int[] proxyFds, int metricsFd)
     {
-        ProxyFd = proxyFd;
+        Sender = sender;
+        ProxyFds = proxyFds;
         MetricsFd = metricsFd;
     }
 
-    /// <summary>The proxy's listening socket.</summary>
-    public int ProxyFd { get; }
+    /// <summary>"systemd" or "the old process" (a binary upgrade): who passed them, for messages.</summary>
+    public string Sender { get; }
+
+    /// <summary>The proxy's listening sockets: one shared by every reactor, or one per reactor.</summary>
+    public int[] ProxyFds { get; }
 
     /// <summary>The metrics listening socket; -1 when none was passed.</summary>
     public int MetricsFd { get; }
 
+    /// <summary>Whether a binary upgrade handed these over (the parent waits to hear we accept).</summary>
+    public bool FromUpgrade => Sender == UpgradeSender;
+
+    private const string UpgradeSender = "the old process";
+
     /// <summary>
-    /// The sockets systemd passed this process; null when it passed none
-    /// (error null), or with a one-line error when they cannot be served.
+    /// The sockets passed to this process; null when none were (error null),
+    /// or with a one-line error when they cannot be served.
     /// </summary>
-    public static SocketActivation? FromEnvironment(int listenPort, int? metricsPort, out string? error)
+    public static SocketActivation? FromEnvironment(int listenPort, int? metricsPort, int reactors, out string? error)
     {
         error = null;
-        string? pid = Environment.GetEnvironmentVariable("LISTEN_PID");
-        if (pid is null || pid != Environment.ProcessId.ToString(CultureInfo.InvariantCulture))
+        string? sender = SenderOf();
+        if (sender is null)
             return null;
         if (!int.TryParse(Environment.GetEnvironmentVariable("LISTEN_FDS"), NumberStyles.None, CultureInfo.InvariantCulture, out int count) || count < 1)
         {
-            error = "LISTEN_FDS must name at least one socket passed by systemd";
+            error = "LISTEN_FDS must name at least one socket passed by " + sender;
             return null;
         }
         string[] names = (Environment.GetEnvironmentVariable("LISTEN_FDNAMES") ?? "").Split(':');
-        int proxyFd = -1, metricsFd = -1;
+        var proxyFds = new List<int>();
+        int metricsFd = -1;
         for (int i = 0; i < count; i++)
         {
             int fd = FirstPassedFd + i;
             bool isMetrics = i < names.Length && names[i] == MetricsName;
-            if (isMetrics ? metricsFd >= 0 : proxyFd >= 0)
+            if (isMetrics && metricsFd >= 0)
             {
-                error = "systemd passed more than one " + (isMetrics ? "metrics" : "proxy") + " socket; one is served";
+                error = sender + " passed more than one metrics socket; one is served";
                 return null;
             }
-            if ((error = Check(fd, isMetrics ? metricsPort : listenPort, isMetrics)) != null)
+            if ((error = Check(fd, isMetrics ? metricsPort : listenPort, isMetrics, sender)) != null)
                 return null;
             if (isMetrics)
                 metricsFd = fd;
             else
-                proxyFd = fd;
+                proxyFds.Add(fd);
         }
-        if (proxyFd < 0)
+        if (proxyFds.Count == 0)
         {
-            error = "systemd passed only a metrics socket; the proxy's own is missing";
+            error = sender + " passed only a metrics socket; the proxy's own is missing";
             return null;
         }
-        return new SocketActivation(proxyFd, metricsFd);
+        if (proxyFds.Count > 1 && proxyFds.Count != reactors)
+        {
+            error = sender + " passed " + proxyFds.Count.ToString(CultureInfo.InvariantCulture) + " proxy sockets for "
+                + reactors.ToString(CultureInfo.InvariantCulture) + " reactors: pass one (every reactor shares it) or one per reactor";
+            return null;
+        }
+        return new SocketActivation(sender, proxyFds.ToArray(), metricsFd);
+    }
+
+    // systemd names this process; an upgrading parent names itself (we are its child).
+    private static string? SenderOf()
+    {
+        string? pid = Environment.GetEnvironmentVariable("LISTEN_PID");
+        if (pid != null)
+            return pid == Environment.ProcessId.ToString(CultureInfo.InvariantCulture) ? "systemd" : null;
+        string? parent = Environment.GetEnvironmentVariable(UpgradeFromVariable);
+        return parent != null && parent == Sys.ParentProcessId().ToString(CultureInfo.InvariantCulture) ? UpgradeSender : null;
     }
 
     // A listening TCP socket on the port the command line names, made non-blocking.
-    private static string? Check(int fd, int? port, bool isMetrics)
+    private static string? Check(int fd, int? port, bool isMetrics, string sender)
     {
         string what = isMetrics ? "the metrics socket" : "the socket";
+        string descriptor = "descriptor " + fd.ToString(CultureInfo.InvariantCulture) + " passed by " + sender;
         if (port is not int expected)
-            return "systemd passed a metrics socket but --metrics is not set";
+            return sender + " passed a metrics socket but --metrics is not set";
         if (Sys.IsListening(fd) != 1)
-            return "descriptor " + fd.ToString(CultureInfo.InvariantCulture) + " passed by systemd is not a listening socket";
+            return descriptor + " is not a listening socket";
         SocketAddress bound = default;
         int rc = Sys.GetSocketName(fd, ref bound);
         if (rc < 0 || (bound.Family != SocketAddress.AF_INET && bound.Family != SocketAddress.AF_INET6))
-            return "descriptor " + fd.ToString(CultureInfo.InvariantCulture) + " passed by systemd is not a TCP socket";
+            return descriptor + " is not a TCP socket";
         if (bound.Port != expected)
             return (isMetrics ? "the --metrics port " : "listen-port ") + expected.ToString(CultureInfo.InvariantCulture)
-                + " does not match " + what + " systemd passed (" + bound + ")";
+                + " does not match " + what + " " + sender + " passed (" + bound + ")";
         rc = Sys.SetNonBlocking(fd);
-        return rc < 0 ? "cannot make " + what + " systemd passed non-blocking: " + Errno.Name(-rc) : null;
+        return rc < 0 ? "cannot make " + what + " " + sender + " passed non-blocking: " + Errno.Name(-rc) : null;
     }
 }

@@ -10,13 +10,14 @@ namespace TcpProxy.Hosting;
 /// <summary>The one line a starting proxy logs: where it listens, where it forwards, and every setting that differs from nothing.</summary>
 internal static class StartupLine
 {
-    public static string Format(ProxyOptions options, SocketAddress listening, PairSettings settings, DestinationSet addresses, string pollerName, long fileLimit, SocketAddress? metrics, bool socketsFromSystemd)
+    public static string Format(ProxyOptions options, SocketAddress listening, PairSettings settings, DestinationSet addresses, string pollerName, long fileLimit, SocketAddress? metrics, SocketActivation? passed)
     {
         var line = new List<string> { pollerName };
-        if (socketsFromSystemd)
-            line.Add("sockets passed by systemd");
+        if (passed != null)
+            line.Add("sockets passed by " + passed.Sender + (passed.FromUpgrade ? " (binary upgrade)" : ""));
         if (options.Reactors > 1)
-            line.Add(options.Reactors.ToString(CultureInfo.InvariantCulture) + " reactors (" + (socketsFromSystemd ? "sharing one socket" : "SO_REUSEPORT") + ")");
+            line.Add(options.Reactors.ToString(CultureInfo.InvariantCulture) + " reactors ("
+                + (passed is { ProxyFds.Length: 1 } ? "sharing one socket" : "SO_REUSEPORT") + ")");
         line.Add(options.BufferSize.ToString(CultureInfo.InvariantCulture) + " B buffers");
         line.Add(options.BufferMemory > 0
             ? "buffer memory " + options.BufferMemory.ToString(CultureInfo.InvariantCulture) + " B"

@@ -3,7 +3,7 @@ using TcpProxy.Interop.Linux;
 namespace TcpProxy.Interop;
 
 /// <summary>
-/// The proxy's signals (SIGINT, SIGTERM, SIGHUP, SIGUSR1) read from a
+/// The proxy's signals (SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2) read from a
 /// signalfd, as an fd of the loop, with no handler and no thread at all.
 /// .NET's PosixSignalRegistration runs SIGHUP and SIGUSR1 handlers on the
 /// thread pool (and starts a thread per SIGINT/SIGTERM), which this design

@@ -41,6 +41,7 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
     private readonly IntrusiveList<MetricsConnection> _open = new();
     private bool _paused;
     private bool _disposed;
+    private bool _listenerClosed;
 
     private MetricsEndpoint(Reactor.Reactor reactor, Log log, Func<string> render, int fd, SocketAddress address)
     {
@@ -125,6 +126,8 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
 
     public void OnReadable(int listening)
     {
+        if (_listenerClosed)
+            return;
         for (int i = 0; i < AcceptBudget; i++)
         {
             if (_open.Count == MaxConnections && !MakeRoom())
@@ -187,7 +190,7 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
 
     private void Resume()
     {
-        if (!_paused || _disposed)
+        if (!_paused || _disposed || _listenerClosed)
             return;
         _paused = false;
         _reactor.Timers.Cancel(_graceOver);
@@ -210,7 +213,24 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
         // Bounded: each close unlinks one.
         while (_open.First is MetricsConnection connection)
             connection.Close(abort: true);
-        _reactor.Remove(_fd);
+        StopListening();
+    }
+
+    /// <summary>
+    /// Stops accepting (a binary upgrade handed the socket to the new process, which
+    /// serves it from now on); scrapes already accepted are answered. The poller is
+    /// told explicitly: the new process's copy keeps the socket open past close().
+    /// </summary>
+    public void StopListening()
+    {
+        if (_listenerClosed)
+            return;
+        _listenerClosed = true;
+        _reactor.Timers.Cancel(_graceOver);
+        _reactor.Release(_fd);
         Sys.Close(_fd);
     }
+
+    /// <summary>The listening descriptor (what a binary upgrade hands to the new process).</summary>
+    public int ListeningFd => _fd;
 }

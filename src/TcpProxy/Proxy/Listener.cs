@@ -67,6 +67,9 @@ public sealed class Listener : IDisposable, IFaultOwner, IFdHandler
         _onConnectionClosed = TryResume;
     }
 
+    /// <summary>The listening descriptor (what a binary upgrade hands to the new process).</summary>
+    public int Fd => _fd;
+
     /// <summary>The address actually bound (the port filled in when 0 was asked for).</summary>
     public SocketAddress Address { get; }
 
@@ -269,15 +272,10 @@ public sealed class Listener : IDisposable, IFaultOwner, IFdHandler
         _admission.SpareTaken = null;
         _admission.ReleaseSpare();
         _reactor.Timers.Cancel(_resumeTimer);
-        if (_shared is null)
-        {
-            _reactor.Remove(_fd);
-            Sys.Close(_fd);
-            return;
-        }
-        // Other loops may still accept on it: only this loop's poller lets go, and the last closes it.
+        // The poller is told, not left to close(): after a binary upgrade the new process holds
+        // the same socket, and another loop may share it. The last of this process's users closes it.
         _reactor.Release(_fd);
-        if (_shared.Leave())
+        if (_shared is null || _shared.Leave())
             Sys.Close(_fd);
     }
 }

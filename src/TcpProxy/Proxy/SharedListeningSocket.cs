@@ -3,8 +3,8 @@ using System.Threading;
 namespace TcpProxy.Proxy;
 
 /// <summary>
-/// One listening socket served by several loops (a socket systemd passed,
-/// with --reactors N): each loop watches it in its own poller and the last
+/// A listening socket that was passed, not bound: with one passed and
+/// --reactors N, every loop watches it in its own poller and the last
 /// to stop closes it. Every loop is woken for each new client and one wins
 /// the accept, where SO_REUSEPORT would have the kernel hand each client to
 /// one loop's socket.

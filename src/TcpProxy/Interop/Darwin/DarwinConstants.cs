@@ -62,6 +62,7 @@ internal static class DarwinConstants
 
     // <sys/signal.h>
     public const int SIGUSR1 = 30;
+    public const int SIGUSR2 = 31;
 
     // <sys/event.h>
     public const short EVFILT_READ = -1;

@@ -10,7 +10,7 @@ namespace TcpProxy.Interop.Linux;
 /// <summary>The signalfd path of <see cref="SignalFd"/>, Linux only (Tmds.LibC, /proc/self/task).</summary>
 internal static unsafe partial class LinuxSignals
 {
-    private static readonly int[] Signals = [SIGINT, SIGTERM, SIGHUP, SIGUSR1];
+    private static readonly int[] Signals = [SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2];
 
     // signalfd_siginfo is 128 bytes; ssi_signo, the first field, is all the loop needs.
     private const int SigInfoSize = 128;
