@@ -30,7 +30,7 @@ internal sealed class LogTextWriter : TextWriter
     {
         if (_line.Length == 0)
             return;
-        _writer.WriteLine(_line.ToString());
+        _writer.WriteLine(LogPriority.Error, default, _line.ToString());
         _line.Clear();
     }
 

@@ -53,7 +53,7 @@ internal static class Program
     {
         try
         {
-            stderr.WriteLine("tcpproxy: internal error: " + exception.GetType().Name + ": " + exception.Message);
+            stderr.WriteLine(LogPriority.Error, "tcpproxy: internal error: ", exception.GetType().Name + ": " + exception.Message);
         }
         catch (Exception)
         {

@@ -19,9 +19,9 @@ public sealed class ExitFlushTests
             while (pipe.Write(filler) > 0)
             {
             }
-            var queue = new LogQueue(1024, "{0} lost");
+            var queue = new LogQueue(1024, "{0} lost", LineStamp.None);
             for (int i = 0; i < 3; i++)
-                Assert.True(queue.TryAppend(default, "waits for a reader"));
+                Assert.True(queue.TryAppend(LogPriority.Info, false, default, "waits for a reader"));
 
             var clock = System.Diagnostics.Stopwatch.StartNew();
             ExitFlush.WriteOut(queue, pipe, ExitFlush.Deadline(TimeSpan.FromMilliseconds(50)));

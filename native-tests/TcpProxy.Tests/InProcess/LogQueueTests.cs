@@ -16,9 +16,9 @@ public sealed class LogQueueTests
         var pipe = LogDestination.ForDescriptor(writerFd);
         try
         {
-            var queue = new LogQueue(32, "{0} lost");
-            Assert.True(queue.TryAppend("x: ", "first"));
-            Assert.False(queue.TryAppend("x: ", "a line longer than what is left"));
+            var queue = new LogQueue(32, "{0} lost", LineStamp.None);
+            Assert.True(queue.TryAppend(LogPriority.Info, false, "x: ", "first"));
+            Assert.False(queue.TryAppend(LogPriority.Info, false, "x: ", "a line longer than what is left"));
             queue.CountDropped(1);
 
             Assert.Equal(FlushResult.Drained, queue.Flush(pipe, reportDrops: false));
@@ -41,7 +41,7 @@ public sealed class LogQueueTests
         var pipe = LogDestination.ForDescriptor(writerFd);
         try
         {
-            var queue = new LogQueue(64, "{0} lost");
+            var queue = new LogQueue(64, "{0} lost", LineStamp.None);
             queue.CountDropped(2);
             Assert.Equal(FlushResult.Failed, queue.Flush(full, reportDrops: true)); // the notice meets ENOSPC
             Assert.Equal(2, queue.DroppedLines);

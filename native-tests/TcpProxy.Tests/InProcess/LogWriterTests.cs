@@ -408,7 +408,7 @@ public sealed unsafe class LogWriterTests
 
     static bool IsNonBlocking(int fd) => (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
 
-    static int OpenPath(string path, int flags, int mode = 0)
+    internal static int OpenPath(string path, int flags, int mode = 0)
     {
         byte[] bytes = Encoding.UTF8.GetBytes(path + "\0");
         fixed (byte* native = bytes)

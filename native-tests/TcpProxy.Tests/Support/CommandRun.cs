@@ -5,16 +5,18 @@ using System.Linq;
 
 namespace TcpProxy.Tests.Support;
 
-/// <summary>Outcome of running ./tcpproxy to completion.</summary>
-public sealed record CommandResult(int? ExitCode, IReadOnlyList<string> StdoutLines, IReadOnlyList<string> StderrLines, TimeSpan Elapsed)
+/// <summary>Outcome of running ./tcpproxy to completion; stderr as written, and with each line's timestamp checked and stripped.</summary>
+public sealed record CommandResult(int? ExitCode, IReadOnlyList<string> StdoutLines, IReadOnlyList<string> RawStderrLines, TimeSpan Elapsed)
 {
+    public IReadOnlyList<string> StderrLines => RawStderrLines.Select(StderrLine.Strip).ToArray();
+
     public bool TimedOut => ExitCode is null;
 
     public IReadOnlyList<string> NonEmptyStderrLines => StderrLines.Where(l => l.Trim().Length > 0).ToArray();
 
     public override string ToString() =>
         $"exit {(ExitCode?.ToString() ?? "none (killed after timeout)")} after {Elapsed.TotalSeconds:0.00} s\n" +
-        $"stderr:\n{string.Join('\n', StderrLines)}\nstdout:\n{string.Join('\n', StdoutLines)}";
+        $"stderr:\n{string.Join('\n', RawStderrLines)}\nstdout:\n{string.Join('\n', StdoutLines)}";
 }
 
 /// <summary>Runs ./tcpproxy with arguments that should make it exit by itself (usage errors, --help).</summary>

@@ -9,7 +9,8 @@ namespace TcpProxy.Tests.Support;
 
 /// <summary>
 /// One running ./tcpproxy child: started on a free port, ready once stderr says "listening on",
-/// killed by PID on Dispose (and at test-host exit if a test leaked it).
+/// killed by PID on Dispose (and at test-host exit if a test leaked it). Its stderr lines are
+/// kept with their timestamps checked and stripped (<see cref="StderrLine.Strip"/>), and as written.
 /// </summary>
 public sealed class ProxyProcess : IDisposable
 {
@@ -29,6 +30,7 @@ public sealed class ProxyProcess : IDisposable
 
     readonly Process process;
     readonly LineLog stderr = new(ReadyMarker);
+    readonly LineLog rawStderr = new();
     readonly ManualResetEventSlim exited = new(false);
     bool disposed;
 
@@ -38,6 +40,8 @@ public sealed class ProxyProcess : IDisposable
     public bool HasExited => process.HasExited;
     public string StderrText => stderr.Text;
     public IReadOnlyList<string> StderrLines => stderr.Lines;
+    /// <summary>The stderr lines as the proxy wrote them, timestamp (or journald priority) included.</summary>
+    public IReadOnlyList<string> RawStderrLines => rawStderr.Lines;
 
     ProxyProcess(string binary, IReadOnlyList<string> launcher, IReadOnlyList<string> arguments, int listenPort)
     {
@@ -54,7 +58,11 @@ public sealed class ProxyProcess : IDisposable
         if (launcher.Count > 0) info.ArgumentList.Add(binary);
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
         process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        process.ErrorDataReceived += (_, e) => stderr.Add(e.Data);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            rawStderr.Add(e.Data);
+            stderr.Add(e.Data is null ? null : StderrLine.Strip(e.Data));
+        };
         process.OutputDataReceived += (_, e) => stderr.Add(e.Data is null ? null : "[stdout] " + e.Data);
         process.Exited += (_, _) => exited.Set();
         process.Start();
@@ -151,6 +159,7 @@ public sealed class ProxyProcess : IDisposable
         process.Dispose();
         exited.Dispose();
         stderr.Dispose();
+        rawStderr.Dispose();
     }
 
     static void KillQuietly(Process process)

@@ -111,7 +111,8 @@ public sealed class RawStderrProxy : IDisposable
 
     /// <summary>
     /// Reads the stderr pipe (from its start) on a dedicated thread until a line matches or the
-    /// limit passes; returns every line read and the match (null if none came).
+    /// limit passes; returns every line read and the match (null if none came), their timestamps
+    /// checked and stripped (<see cref="StderrLine.Strip"/>).
     /// </summary>
     public (IReadOnlyList<string> Lines, string? Match) DrainStderrUntil(Func<string, bool> match, TimeSpan limit)
     {
@@ -124,6 +125,7 @@ public sealed class RawStderrProxy : IDisposable
                 string? line;
                 while ((line = process.StandardError.ReadLine()) is not null)
                 {
+                    line = StderrLine.Strip(line);
                     lock (lines) lines.Add(line);
                     if (match(line)) { Volatile.Write(ref found, line); return; }
                 }

@@ -245,6 +245,7 @@ public sealed class DarwinFactsTests
         // uid, gid, rdev; four timespecs; off_t size; blkcnt_t; blksize_t; flags, gen, lspare; int64 qspare[2]
         Assert.Equal(144, Unsafe.SizeOf<DarwinStat>());
         AssertOffset<DarwinStat>(nameof(DarwinStat.Mode), 4);
+        AssertOffset<DarwinStat>(nameof(DarwinStat.Inode), 8); // after the two-byte st_nlink
     }
 
     [Fact]

@@ -81,7 +81,7 @@ internal sealed class DestinationResolver : IDisposable
         {
             _destinations.Resolved(null);
             if (!_failing)
-                _log.Info("cannot resolve destination '" + _host + "': " + error + "; keeping " + _destinations.Current);
+                _log.Warning("cannot resolve destination '" + _host + "': " + error + "; keeping " + _destinations.Current);
             _failing = true;
             return;
         }

@@ -112,7 +112,7 @@ public sealed partial class ProxyServer : IDisposable
         }
         long fileLimit = ResourceLimits.RaiseFileLimit();
         if (fileLimit < 0)
-            log.Info("cannot raise the descriptor limit: " + Errno.Name((int)-fileLimit));
+            log.Warning("cannot raise the descriptor limit: " + Errno.Name((int)-fileLimit));
 
         var parts = new Parts();
         LogWriter? accessLogWriter = OpenAccessLog(options, log, parts, out error);

@@ -66,7 +66,7 @@ internal sealed class ReactorLoop : IDisposable
         var loop = new ReactorLoop(index, count, BuildParts(new Reactor.Reactor(poller), index, process));
         string prefix = loop.LogPrefix;
         Log log = process.Log;
-        loop.Reactor.UnownedFault = exception => log.Info(prefix + "internal error in the event loop (" + LogText.Fault(exception) + ")");
+        loop.Reactor.UnownedFault = exception => log.Fault(prefix + "internal error in the event loop (" + LogText.Fault(exception) + ")");
         // Other threads post to a loop: the other loops, and the resolver's log lines to loop 0.
         if ((count > 1 || process.Resolving) && !loop.OpenMailbox(log, out error))
         {
@@ -109,7 +109,7 @@ internal sealed class ReactorLoop : IDisposable
             return false;
         }
         string prefix = LogPrefix;
-        Mailbox.Fault = exception => log.Info(prefix + "internal error in a message between reactors (" + LogText.Fault(exception) + ")");
+        Mailbox.Fault = exception => log.Fault(prefix + "internal error in a message between reactors (" + LogText.Fault(exception) + ")");
         error = null;
         return true;
     }

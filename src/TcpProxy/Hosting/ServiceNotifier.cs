@@ -57,13 +57,13 @@ internal sealed class ServiceNotifier : IDisposable
             return null;
         if (SocketAddress.ForUnixPath(path) is not SocketAddress systemd)
         {
-            log.Info("NOTIFY_SOCKET is not a socket path this proxy can use; not notifying systemd");
+            log.Warning("NOTIFY_SOCKET is not a socket path this proxy can use; not notifying systemd");
             return null;
         }
         int fd = Sys.UnixDatagramSocket();
         if (fd < 0)
         {
-            log.Info("cannot create a socket to notify systemd: " + Errno.Name(-fd));
+            log.Warning("cannot create a socket to notify systemd: " + Errno.Name(-fd));
             return null;
         }
         return new ServiceNotifier(reactor, log, fd, systemd, status, WatchdogUsec());
@@ -138,7 +138,7 @@ internal sealed class ServiceNotifier : IDisposable
             return;
         // Once: systemd gone or its queue full is nothing the proxy can mend.
         _failureLogged = true;
-        _log.Info("cannot notify systemd: " + Errno.Name((int)-rc));
+        _log.Warning("cannot notify systemd: " + Errno.Name((int)-rc));
     }
 
     private static long MonotonicUsec() => Stopwatch.GetTimestamp() / (Stopwatch.Frequency / 1_000_000);

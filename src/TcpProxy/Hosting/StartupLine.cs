@@ -7,7 +7,11 @@ using TcpProxy.Proxy;
 
 namespace TcpProxy.Hosting;
 
-/// <summary>The one line a starting proxy logs: where it listens, where it forwards, and every setting that differs from nothing.</summary>
+/// <summary>
+/// The one line a starting proxy logs: where it listens, where it forwards
+/// (the addresses in use), and every setting that decides how: poller,
+/// reactors, buffers and their memory, splice, timeouts, re-resolution, limits.
+/// </summary>
 internal static class StartupLine
 {
     public static string Format(ProxyOptions options, SocketAddress listening, PairSettings settings, DestinationSet addresses, string pollerName, long fileLimit, SocketAddress? metrics, SocketActivation? passed)
@@ -15,9 +19,10 @@ internal static class StartupLine
         var line = new List<string> { pollerName };
         if (passed != null)
             line.Add("sockets passed by " + passed.Sender + (passed.FromUpgrade ? " (binary upgrade)" : ""));
-        if (options.Reactors > 1)
-            line.Add(options.Reactors.ToString(CultureInfo.InvariantCulture) + " reactors ("
-                + (passed is { ProxyFds.Length: 1 } ? "sharing one socket" : "SO_REUSEPORT") + ")");
+        line.Add(options.Reactors > 1
+            ? options.Reactors.ToString(CultureInfo.InvariantCulture) + " reactors ("
+                + (passed is { ProxyFds.Length: 1 } ? "sharing one socket" : "SO_REUSEPORT") + ")"
+            : "1 reactor");
         line.Add(options.BufferSize.ToString(CultureInfo.InvariantCulture) + " B buffers");
         line.Add(options.BufferMemory > 0
             ? "buffer memory " + options.BufferMemory.ToString(CultureInfo.InvariantCulture) + " B"
@@ -27,11 +32,19 @@ internal static class StartupLine
         line.Add("connect timeout " + Seconds(options.ConnectTimeout));
         if (options.IdleTimeout > TimeSpan.Zero)
             line.Add("idle timeout " + Seconds(options.IdleTimeout));
+        line.Add("drain timeout " + Seconds(options.DrainTimeout));
+        // A name is looked up again (the addresses in use may change); an address never is.
+        if (DestinationResolver.Wanted(options.DestinationHost, options.ResolveInterval))
+            line.Add("resolved every " + Seconds(options.ResolveInterval));
+        else if (!System.Net.IPAddress.TryParse(options.DestinationHost, out _))
+            line.Add("resolved once");
         if (options.SendProxy != ProxyProtocolVersion.None)
             line.Add("PROXY protocol " + options.SendProxy.Name());
         if (options.MaxConnections > 0)
             line.Add("at most " + options.MaxConnections.ToString(CultureInfo.InvariantCulture) + " connections");
         line.Add("fd limit " + fileLimit.ToString(CultureInfo.InvariantCulture));
+        if (options.LogLevel >= LogLevel.Verbose)
+            line.Add("verbose log");
         if (options.AccessLogPath != null)
             line.Add("access log " + (options.AccessLogPath == "-" ? "on stderr" : options.AccessLogPath)
                 + (options.AccessLogFormat != AccessLogFormat.Text ? " (" + options.AccessLogFormat.Name().ToUpperInvariant() + ")" : ""));

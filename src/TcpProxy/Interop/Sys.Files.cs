@@ -26,6 +26,14 @@ public static unsafe partial class Sys
         Platform.IsDarwin ? DarwinSys.KindOf(fd, out errno) : LinuxSys.KindOf(fd, out errno);
 
     /// <summary>
+    /// st_dev and st_ino of what fd refers to (fstat), the pair that names an
+    /// open file (systemd's JOURNAL_STREAM names the journal's socket so);
+    /// 0 or -errno.
+    /// </summary>
+    public static int FileIdentity(int fd, out ulong device, out ulong inode) =>
+        Platform.IsDarwin ? DarwinSys.FileIdentity(fd, out device, out inode) : LinuxSys.FileIdentity(fd, out device, out inode);
+
+    /// <summary>
     /// A new, private open file description of the pipe or device behind fd,
     /// non-blocking: O_NONBLOCK lives in the description, which fd itself
     /// shares with the parent (a shell, a terminal), so it must not be set

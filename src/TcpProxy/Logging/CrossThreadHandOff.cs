@@ -19,9 +19,9 @@ internal sealed class CrossThreadHandOff
     public Action? Post { get; set; }
 
     /// <summary>Queues a line from another loop's thread (or drops and counts it), then asks the attached loop, unless it was asked already.</summary>
-    public void Queue(ReadOnlySpan<char> prefix, ReadOnlySpan<char> line)
+    public void Queue(LogPriority priority, bool record, ReadOnlySpan<char> prefix, ReadOnlySpan<char> line)
     {
-        if (!_queue.TryAppend(prefix, line))
+        if (!_queue.TryAppend(priority, record, prefix, line))
         {
             _queue.CountDropped(1);
             return;

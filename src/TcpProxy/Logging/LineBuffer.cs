@@ -45,15 +45,16 @@ internal sealed class LineBuffer
     public long ConsumedTotal { get; private set; }
 
     /// <summary>
-    /// Appends prefix + text + '\n'; false, with nothing appended, if it does
-    /// not fit. Line breaks inside the text become spaces, so one call is one
-    /// line for whoever reads the log. Allocates nothing.
+    /// Appends head + prefix + text + '\n'; false, with nothing appended, if
+    /// it does not fit. Line breaks inside the text become spaces, so one call
+    /// is one line for whoever reads the log. Allocates nothing.
     /// </summary>
-    public bool TryAppend(ReadOnlySpan<char> prefix, ReadOnlySpan<char> text)
+    public bool TryAppend(LineHead head, ReadOnlySpan<char> prefix, ReadOnlySpan<char> text)
     {
+        int headBytes = head.Length;
         int prefixBytes = Encoding.UTF8.GetByteCount(prefix);
         int textBytes = Encoding.UTF8.GetByteCount(text);
-        long needed = (long)prefixBytes + textBytes + 1;
+        long needed = (long)headBytes + prefixBytes + textBytes + 1;
         if (needed > _bytes.Length - (_end - _start))
             return false;
         if (needed > _bytes.Length - _end)
@@ -62,7 +63,8 @@ internal sealed class LineBuffer
                 return false;
             Compact();
         }
-        Span<byte> line = _bytes.AsSpan(_end, (int)needed);
+        head.WriteTo(_bytes.AsSpan(_end, headBytes));
+        Span<byte> line = _bytes.AsSpan(_end + headBytes, (int)needed - headBytes);
         int written = Encoding.UTF8.GetBytes(prefix, line);
         written += Encoding.UTF8.GetBytes(text, line[written..]);
         line[..written].Replace((byte)'\n', (byte)' ');

@@ -25,11 +25,15 @@ internal sealed class LogQueue
     private long _noticeReports;
 
     /// <param name="droppedNotice">The notice's format; {0} is the count.</param>
-    public LogQueue(int capacityBytes, string droppedNotice)
+    /// <param name="stamp">What goes before each line (the notice included).</param>
+    public LogQueue(int capacityBytes, string droppedNotice, LineStamp stamp)
     {
         _buffer = new LineBuffer(capacityBytes);
         _droppedNotice = droppedNotice;
+        Stamp = stamp;
     }
+
+    public LineStamp Stamp { get; }
 
     /// <summary>Lines lost since start: buffer full, or a write failed.</summary>
     public long DroppedLines { get; private set; }
@@ -47,8 +51,13 @@ internal sealed class LogQueue
     /// <summary>Lines queued, a line partly written counting as one.</summary>
     public int QueuedLines => _buffer.QueuedLines;
 
-    /// <summary>Queues prefix + line + '\n'; false, with nothing queued, if it does not fit.</summary>
-    public bool TryAppend(ReadOnlySpan<char> prefix, ReadOnlySpan<char> line) => _buffer.TryAppend(prefix, line);
+    /// <summary>
+    /// Queues the stamp, prefix, line and '\n'; false, with nothing queued, if
+    /// it does not fit. A record (an access-log line) carries its own time, so
+    /// it gets no second one; under the journal it gets its priority all the same.
+    /// </summary>
+    public bool TryAppend(LogPriority priority, bool record, ReadOnlySpan<char> prefix, ReadOnlySpan<char> line) =>
+        _buffer.TryAppend(new LineHead(record && Stamp == LineStamp.UtcTime ? LineStamp.None : Stamp, priority), prefix, line);
 
     public void CountDropped(int lines)
     {
@@ -135,7 +144,7 @@ internal sealed class LogQueue
     private bool QueueDroppedNotice()
     {
         string notice = string.Format(CultureInfo.InvariantCulture, _droppedNotice, _unreportedDrops);
-        if (!_buffer.TryAppend(default, notice))
+        if (!_buffer.TryAppend(new LineHead(Stamp, LogPriority.Warning), default, notice))
             return false;
         _noticeEnd = _buffer.AppendedTotal;
         _noticeReports = _unreportedDrops;

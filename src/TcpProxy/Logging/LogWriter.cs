@@ -22,6 +22,9 @@ namespace TcpProxy.Logging;
 /// so lines are whole and in one order, and drops are counted once. A line
 /// from a loop the writer is not attached to is handed over
 /// (<see cref="CrossThreadHandOff"/>).
+///
+/// Each line is stamped as it is queued (<see cref="LineStamp"/>): stderr
+/// lines start with the UTC time, or under journald with their priority.
 /// </summary>
 public sealed class LogWriter : IDisposable
 {
@@ -37,14 +40,17 @@ public sealed class LogWriter : IDisposable
     private readonly FileFlusher _fileFlusher;
     private readonly CrossThreadHandOff _handOff;
 
-    private LogWriter(LogDestination destination, int capacityBytes, string droppedNotice)
+    private LogWriter(LogDestination destination, int capacityBytes, string droppedNotice, LineStamp stamp)
     {
-        _queue = new LogQueue(capacityBytes, droppedNotice);
+        _queue = new LogQueue(capacityBytes, droppedNotice, stamp);
         _destination = destination;
         _loop = new LoopFlusher(_gate, _queue, destination);
         _fileFlusher = new FileFlusher(_gate, _queue, destination);
         _handOff = new CrossThreadHandOff(_queue);
     }
+
+    /// <summary>What goes before each line: nothing, the UTC time, or the journal priority.</summary>
+    public LineStamp Stamp => _queue.Stamp;
 
     /// <summary>Lines lost since start: buffer full, or a write failed.</summary>
     public long DroppedLines => _queue.DroppedLines;
@@ -81,17 +87,20 @@ public sealed class LogWriter : IDisposable
     /// <summary>Whether the loop flushes this writer on writable events (a pipe, terminal or socket once attached).</summary>
     public bool IsWatched => _loop.IsAttached;
 
-    /// <summary>stderr (fd 2), made safe: never blocks the loop, never throws.</summary>
+    /// <summary>
+    /// stderr (fd 2), made safe: never blocks the loop, never throws. Its lines
+    /// carry journald priorities when JOURNAL_STREAM names fd 2, else the UTC time.
+    /// </summary>
     public static LogWriter ForStandardError(int capacityBytes = 256 * 1024) =>
-        ForDescriptor(StandardErrorFd, capacityBytes, StandardErrorDroppedNotice);
+        ForDescriptor(StandardErrorFd, capacityBytes, StandardErrorDroppedNotice, JournalStream.StampForStandardError());
 
     /// <summary>
     /// A writer for an fd the caller keeps open (and closes after disposing
     /// the writer). With fd closed, every line is dropped and counted: its
     /// number may later be reused by a socket, which must never receive log lines.
     /// </summary>
-    public static LogWriter ForDescriptor(int fd, int capacityBytes, string droppedNotice) =>
-        new(LogDestination.ForDescriptor(fd), capacityBytes, droppedNotice);
+    public static LogWriter ForDescriptor(int fd, int capacityBytes, string droppedNotice, LineStamp stamp = LineStamp.None) =>
+        new(LogDestination.ForDescriptor(fd), capacityBytes, droppedNotice, stamp);
 
     /// <summary>
     /// An access-log file opened O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC (0644),
@@ -107,21 +116,30 @@ public sealed class LogWriter : IDisposable
             return null;
         }
         error = null;
-        return new LogWriter(destination, capacityBytes, droppedNotice);
+        // Access records carry their own time: the file gets nothing else.
+        return new LogWriter(destination, capacityBytes, droppedNotice, LineStamp.None);
     }
 
-    /// <summary>Queues one line (a '\n' is appended). Never blocks, never throws; drops and counts when full.</summary>
-    public void WriteLine(ReadOnlySpan<char> line) => WriteLine(default, line);
+    /// <summary>Queues one line (a '\n' is appended), as information. Never blocks, never throws; drops and counts when full.</summary>
+    public void WriteLine(ReadOnlySpan<char> line) => Queue(LogPriority.Info, record: false, default, line);
 
-    /// <summary>Queues prefix + line as one line, without the caller joining them into a new string.</summary>
-    public void WriteLine(ReadOnlySpan<char> prefix, ReadOnlySpan<char> line)
+    /// <summary>Queues prefix + line as one line of information, without the caller joining them into a new string.</summary>
+    public void WriteLine(ReadOnlySpan<char> prefix, ReadOnlySpan<char> line) => Queue(LogPriority.Info, record: false, prefix, line);
+
+    /// <summary>Queues prefix + line as one line of that priority (journald shows and filters by it).</summary>
+    public void WriteLine(LogPriority priority, ReadOnlySpan<char> prefix, ReadOnlySpan<char> line) => Queue(priority, record: false, prefix, line);
+
+    /// <summary>Queues an access record: it starts with its own time, so it gets no timestamp; under journald, priority info.</summary>
+    public void WriteRecord(ReadOnlySpan<char> line) => Queue(LogPriority.Info, record: true, default, line);
+
+    private void Queue(LogPriority priority, bool record, ReadOnlySpan<char> prefix, ReadOnlySpan<char> line)
     {
         lock (_gate)
         {
             if (_loop.IsAttachedToAnotherThread)
-                _handOff.Queue(prefix, line);
+                _handOff.Queue(priority, record, prefix, line);
             else
-                WriteLineLocked(prefix, line);
+                WriteLineLocked(priority, record, prefix, line);
         }
     }
 
@@ -136,19 +154,19 @@ public sealed class LogWriter : IDisposable
         }
     }
 
-    private void WriteLineLocked(ReadOnlySpan<char> prefix, ReadOnlySpan<char> line)
+    private void WriteLineLocked(LogPriority priority, bool record, ReadOnlySpan<char> prefix, ReadOnlySpan<char> line)
     {
         if (_destination.IsDiscarded)
         {
             _queue.CountDropped(1);
             return;
         }
-        bool queued = _queue.TryAppend(prefix, line);
+        bool queued = _queue.TryAppend(priority, record, prefix, line);
         // With a flushing thread, only that thread writes.
         if (!queued && !_fileFlusher.IsRunning && _loop.MayWriteNow)
         {
             _loop.WriteQueued();
-            queued = _queue.TryAppend(prefix, line);
+            queued = _queue.TryAppend(priority, record, prefix, line);
         }
         if (!queued)
         {

@@ -118,7 +118,7 @@ public sealed class MetricsEndpoint : IDisposable, IFaultOwner, IFdHandler
 
     /// <summary>The accept callback threw: logged; scrapes go on with the next client.</summary>
     public void OnFault(Exception exception) =>
-        _log.Info("metrics endpoint: internal error (" + LogText.Fault(exception) + ")");
+        _log.Fault("metrics endpoint: internal error (" + LogText.Fault(exception) + ")");
 
     public void OnWritable(int fd)
     {

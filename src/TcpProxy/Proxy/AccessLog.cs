@@ -52,7 +52,7 @@ public sealed class AccessLog
         Field("error", errno != 0 ? Errno.Name(errno) : null, quoted: true);
         if (_json)
             Append('}');
-        _writer.WriteLine(_line.AsSpan(0, _length));
+        _writer.WriteRecord(_line.AsSpan(0, _length));
     }
 
     private AccessLog Field(string key)

@@ -110,7 +110,7 @@ internal sealed unsafe class BufferMemory : LoopTimer
         string why = _pool.LimitReached
             ? "the --buffer-memory limit (" + _pool.MemoryLimit.ToString(CultureInfo.InvariantCulture) + " B) is reached"
             : "out of memory for ring buffers";
-        _log.Info(why + ": " + _pool.BlocksInUse.ToString(CultureInfo.InvariantCulture) + " buffers of "
+        _log.Warning(why + ": " + _pool.BlocksInUse.ToString(CultureInfo.InvariantCulture) + " buffers of "
             + _pool.BlockSize.ToString(CultureInfo.InvariantCulture) + " B in use; directions that need one stop reading until one frees up");
     }
 

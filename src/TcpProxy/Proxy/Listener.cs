@@ -214,7 +214,7 @@ public sealed class Listener : IDisposable, IFaultOwner, IFdHandler
             // Its place at the shared limit: no connector listed it, so no close will give it back.
             _admission.ReleasePlace();
         }
-        _log.Info("listener: internal error (" + LogText.Fault(exception) + ")" + (hadClient ? "; client reset" : ""));
+        _log.Fault("listener: internal error (" + LogText.Fault(exception) + ")" + (hadClient ? "; client reset" : ""));
     }
 
     // Pending clients stay in the backlog. A connection closing resumes
@@ -227,7 +227,7 @@ public sealed class Listener : IDisposable, IFaultOwner, IFdHandler
             _exhausted = true;
             _counters.AcceptPauses++;
             // errno is accept's own, or that of a connector's socket() which took the spare descriptor.
-            _log.Info(Errno.Name(errno) + " with " + _connections.Count.ToString(CultureInfo.InvariantCulture)
+            _log.Warning(Errno.Name(errno) + " with " + _connections.Count.ToString(CultureInfo.InvariantCulture)
                 + " connections open: pausing accepts until a connection closes (new clients wait in the backlog)");
         }
         _paused = true;

@@ -141,7 +141,7 @@ internal sealed partial class ProxyPair
         // Everything was tried: warn at the normal level, since the operator must act.
         CloseReason reason = _lastError == Errno.ETIMEDOUT ? CloseReason.ConnectTimeout : CloseReason.ConnectFailed;
         _destinations.ClientFailed();
-        Log.Info(Describe() + ": cannot connect to " + _settings.DestinationName + ": " + Errno.Name(_lastError)
+        Log.Warning(Describe() + ": cannot connect to " + _settings.DestinationName + ": " + Errno.Name(_lastError)
             + (reason == CloseReason.ConnectTimeout ? " (connect timeout)" : "") + "; resetting the client");
         ResetClient(reason, _lastError);
     }

@@ -143,12 +143,12 @@ internal sealed partial class ProxyPair : IFdHandler, IFaultOwner
         if (_phase == Phase.Connecting)
         {
             ResetClient(CloseReason.Reset, 0);
-            Log.Info(Describe() + ": internal error while connecting (" + LogText.Fault(exception) + "); client reset");
+            Log.Fault(Describe() + ": internal error while connecting (" + LogText.Fault(exception) + "); client reset");
             return;
         }
         bool wasOpen = _phase == Phase.Forwarding;
         Close(CloseReason.Reset, 0, "internal error", abort: true);
-        Log.Info(Describe() + ": internal error (" + LogText.Fault(exception) + ")"
+        Log.Fault(Describe() + ": internal error (" + LogText.Fault(exception) + ")"
             + (wasOpen ? "; connection aborted" : " after the connection closed"));
     }
 

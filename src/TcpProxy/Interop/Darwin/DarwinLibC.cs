@@ -137,4 +137,10 @@ internal static unsafe partial class DarwinLibC
     public static partial int Madvise(void* address, nuint length, int advice);
 
     public const int MADV_FREE = 5;
+
+    // <time.h>: _CLOCK_REALTIME is 0 (macOS 10.12 and later have clock_gettime).
+    public const int CLOCK_REALTIME = 0;
+
+    [LibraryImport(LibC, EntryPoint = "clock_gettime", SetLastError = true)]
+    public static partial int ClockGetTime(int clock, TimeSpec* time);
 }

@@ -61,14 +61,16 @@ internal unsafe struct DarwinAddrInfo
 
 /// <summary>
 /// The part of struct stat (64-bit inodes, &lt;sys/stat.h&gt; __DARWIN_STRUCT_STAT64)
-/// the proxy reads: st_dev (int32) then st_mode (uint16) at offset 4. The
-/// whole structure is 144 bytes; the caller passes that much room.
+/// the proxy reads: st_dev (int32), st_mode (uint16) at offset 4, st_ino
+/// (uint64) at offset 8. The whole structure is 144 bytes; the caller passes
+/// that much room.
 /// </summary>
 [StructLayout(LayoutKind.Explicit, Size = 144)]
 internal struct DarwinStat
 {
     [FieldOffset(0)] public int Device;
     [FieldOffset(4)] public ushort Mode;
+    [FieldOffset(8)] public ulong Inode;
 }
 
 /// <summary>

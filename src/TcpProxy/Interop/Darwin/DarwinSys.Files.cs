@@ -25,6 +25,20 @@ internal static unsafe partial class DarwinSys
         };
     }
 
+    public static int FileIdentity(int fd, out ulong device, out ulong inode)
+    {
+        DarwinStat status;
+        if (FStat(fd, &status) < 0)
+        {
+            device = inode = 0;
+            return -LastError();
+        }
+        // dev_t is a signed 32-bit int: systemd would print it as unsigned.
+        device = (uint)status.Device;
+        inode = status.Inode;
+        return 0;
+    }
+
     /// <summary>
     /// macOS has no /proc to reopen through. A terminal, a device or a named
     /// FIFO has a path (fcntl F_GETPATH) and is reopened by it: a private

@@ -88,4 +88,7 @@ internal static unsafe partial class DarwinSys
             DarwinLibC.FreeAddrInfo(list);
         }
     }
+
+    public static int ClockRealTime(TimeSpec* now) =>
+        DarwinLibC.ClockGetTime(DarwinLibC.CLOCK_REALTIME, now) == 0 ? 0 : -LastError();
 }

@@ -77,4 +77,10 @@ internal static unsafe partial class LinuxLibC
     // glibc 2.30 and later; struct linux_dirent64: ino 8, off 8, reclen 2, type 1, name.
     [LibraryImport(LibC, EntryPoint = "getdents64", SetLastError = true)]
     public static partial nint GetDents64(int fd, byte* buffer, nuint size);
+
+    // <time.h>: CLOCK_REALTIME is 0 on every Linux architecture. struct timespec is two 64-bit fields on 64-bit Linux.
+    public const int CLOCK_REALTIME = 0;
+
+    [LibraryImport(LibC, EntryPoint = "clock_gettime", SetLastError = true)]
+    public static partial int ClockGetTime(int clock, TimeSpec* time);
 }

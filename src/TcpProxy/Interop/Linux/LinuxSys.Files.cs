@@ -25,6 +25,19 @@ internal static unsafe partial class LinuxSys
         return DescriptorKind.RegularFile;
     }
 
+    public static int FileIdentity(int fd, out ulong device, out ulong inode)
+    {
+        stat status;
+        if (fstat(fd, &status) < 0)
+        {
+            device = inode = 0;
+            return -errno;
+        }
+        device = status.st_dev;
+        inode = status.st_ino;
+        return 0;
+    }
+
     // Linux reopens an anonymous pipe through /proc: a new open file
     // description of the same pipe, whose O_NONBLOCK nobody else shares.
     public static int ReopenNonBlocking(int fd)

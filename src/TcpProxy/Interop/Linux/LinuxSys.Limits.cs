@@ -46,4 +46,7 @@ internal static unsafe partial class LinuxSys
 
     public static int DiscardPages(byte* address, nuint length) =>
         LinuxLibC.Madvise(address, length, LinuxLibC.MADV_DONTNEED) == 0 ? 0 : -Marshal.GetLastPInvokeError();
+
+    public static int ClockRealTime(TimeSpec* now) =>
+        LinuxLibC.ClockGetTime(LinuxLibC.CLOCK_REALTIME, now) == 0 ? 0 : -Marshal.GetLastPInvokeError();
 }
