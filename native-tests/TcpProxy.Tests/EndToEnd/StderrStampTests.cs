@@ -18,6 +18,7 @@ public sealed class StderrStampTests : EndToEndTest
 {
     static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
     static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
+    static readonly string JournalStreamSocket = System.IO.Path.Combine(AppContext.BaseDirectory, "journal-stream.py");
 
     public StderrStampTests(ITestOutputHelper output) : base(output) { }
 
@@ -66,11 +67,15 @@ public sealed class StderrStampTests : EndToEndTest
         AssertStampedError(Assert.Single(inUse.RawStderrLines), "tcpproxy: ");
     }
 
-    [LinuxFact("JOURNAL_STREAM from stat(1) of /proc/PID/fd/2")]
-    public void UnderJournald_EachLineCarriesItsPriority_AndNoTime()
+    /// <param name="stderr">"socket": a Unix stream socket, as journald's; "pipe": JOURNAL_STREAM only has to name fd 2.</param>
+    [LinuxTheory("JOURNAL_STREAM from fstat of the proxy's fd 2")]
+    [InlineData("socket")]
+    [InlineData("pipe")]
+    public void UnderJournald_EachLineCarriesItsPriority_AndNoTime(string stderr)
     {
         var destination = Own(LoopbackServer.BoundButNotListening());
-        var proxy = StartProxyVia(_ => JournalStreamNaming(2), destination, "-v", "--access-log", "-");
+        IReadOnlyList<string> launcher = stderr == "socket" ? ["python3", JournalStreamSocket] : JournalStreamNaming(2);
+        var proxy = StartProxyVia(_ => launcher, destination, "-v", "--access-log", "-");
         RefusedClient(proxy); // <4>
         Assert.NotNull(proxy.WaitForStderrLine(l => l.Contains("cannot connect to", StringComparison.Ordinal), Wait));
         destination.StartListening();
