@@ -36,6 +36,6 @@ internal sealed class UpgradeReadiness
         Sys.Close(_fd);
         // EPIPE: the old process is gone already; there is no one left to hand over from.
         if (rc < 0)
-            log.Info("upgrade: cannot tell the old process that this one accepts: " + Errno.Name((int)-rc));
+            log.Warning("upgrade: cannot tell the old process that this one accepts: " + Errno.Name((int)-rc));
     }
 }
