@@ -49,9 +49,6 @@ public sealed class LogWriter : IDisposable
         _handOff = new CrossThreadHandOff(_queue);
     }
 
-    /// <summary>What goes before each line: nothing, the UTC time, or the journal priority.</summary>
-    public LineStamp Stamp => _queue.Stamp;
-
     /// <summary>Lines lost since start: buffer full, or a write failed.</summary>
     public long DroppedLines => _queue.DroppedLines;
 
