@@ -2,9 +2,11 @@
 """Starts a tcpproxy binary, forwards 256 KiB through it both ways on loopback,
 then stops it with SIGTERM. Run it in a network namespace of its own
 (fixed ports 7000/7001): unshare -n sh -c 'ip link set lo up && forward-check.py ...'.
-With --root DIR the proxy runs chrooted in DIR as /tcpproxy (an empty root).
+With --root DIR the proxy runs chrooted in DIR as /tcpproxy (an empty root);
+--host NAME names the destination (127.0.0.1 by default); --run PREFIX runs
+the binary through a command ("podman run ... IMAGE": BINARY is then unused).
 Prints "NAME: passed" or "NAME: FAILED ..." and exits 0 or 1.
-usage: forward-check.py [--root DIR] NAME BINARY [PROXY-ARG...]"""
+usage: forward-check.py [--root DIR] [--host NAME] [--run PREFIX] NAME BINARY [PROXY-ARG...]"""
 import os, signal, socket, subprocess, sys, threading
 
 TIMEOUT = 10.0
@@ -19,19 +21,24 @@ def echo_once(server):
 
 
 def main(argv):
-    root = None
-    if argv[:1] == ["--root"]:
-        root, argv = argv[1], argv[2:]
+    flags = {"--root": None, "--host": "127.0.0.1", "--run": None}
+    while argv[:1] and argv[0] in flags:
+        flags[argv[0]], argv = argv[1], argv[2:]
+    root, host, run = flags["--root"], flags["--host"], flags["--run"]
     name, binary, extra = argv[0], argv[1], argv[2:]
-    command = ["/tcpproxy" if root else binary, "127.0.0.1", "7001", "7000", "--bind", "127.0.0.1", *extra]
+    program = run.split() if run else ["/tcpproxy" if root else binary]
+    command = [*program, host, "7001", "7000", "--bind", "127.0.0.1", *extra]
     server = socket.create_server(("127.0.0.1", 7001))
     threading.Thread(target=echo_once, args=(server,), daemon=True).start()
     # READY=1 on an abstract socket says the proxy accepts: no polling, and no path inside the root.
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify_name = "tcpproxy-forward-check-%d" % os.getpid()
+    if run:  # the runtime passes only what it is told: the name goes in the prefix as {notify}
+        command = [word.replace("{notify}", "@" + notify_name) for word in command]
     notify.bind("\0" + notify_name)
     notify.settimeout(TIMEOUT)
-    env = {"NOTIFY_SOCKET": "@" + notify_name}
+    # A runtime (podman) needs its own environment; the proxy gets the socket through the prefix.
+    env = dict(os.environ) if run else {"NOTIFY_SOCKET": "@" + notify_name}
     preexec = (lambda: (os.chroot(root), os.chdir("/"))) if root else None
     proxy = subprocess.Popen(command, env=env, preexec_fn=preexec, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
