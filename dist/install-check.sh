@@ -56,6 +56,9 @@ check "groff -ww reports a broken man page" bash -c '[ -n "$(sed "s/^\.TP$/.TPX/
   "$dest/usr/local/share/man/man1/tcpproxy.1"
 check "bash completes --spl to --splice" completes tcpproxy --spl -- --splice
 check "bash completes --poller's values" completes tcpproxy db 5432 6432 --poller '' -- "auto epoll kqueue poll"
+if command -v zsh >/dev/null 2>&1; then
+  check "the zsh completion parses (zsh -n)" zsh -n "$dest/usr/local/share/zsh/site-functions/_tcpproxy"
+fi
 check "make uninstall runs" $make -s -C "$top" uninstall DESTDIR="$dest"
 check "make uninstall leaves no file" files_are "$dest"
 
