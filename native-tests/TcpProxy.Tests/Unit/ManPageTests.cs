@@ -63,6 +63,15 @@ public sealed class ManPageTests
             Assert.Matches(new Regex(@"^\.TP\n\.B " + code + "\n", RegexOptions.Multiline), page);
     }
 
+    /// <summary>The page's header names the version the csproj gives the binary.</summary>
+    [Fact]
+    public void TheManPage_NamesTheBinarysVersion()
+    {
+        Version version = typeof(OptionTable).Assembly.GetName().Version!;
+        string header = Read("dist", "man", "tcpproxy.1").Split('\n').First(line => line.StartsWith(".TH ", StringComparison.Ordinal));
+        Assert.Contains("\"tcpproxy " + version.ToString(3) + "\"", header, StringComparison.Ordinal);
+    }
+
     /// <summary>The OPTIONS section's tagged paragraphs: each long option named in a tag, with the paragraph's text.</summary>
     private static Dictionary<string, string> ManPageOptions()
     {
