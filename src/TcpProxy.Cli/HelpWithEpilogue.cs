@@ -15,7 +15,7 @@ internal sealed class HelpWithEpilogue : SynchronousCommandLineAction
         Signals:
           SIGTERM, SIGINT  Stop accepting; open connections get --drain-timeout to finish, then exit 0.
           SIGHUP           Reopen the --access-log file (after logrotate moved it).
-          SIGUSR1          Log the counters and open connections as one line on stderr.
+          SIGUSR1          Log the counters (the figures of --metrics) and the destination's addresses in use.
           SIGUSR2          Upgrade: start the binary anew on the same listening sockets; this process drains.
 
         Exit status:
