@@ -5,6 +5,7 @@
 #               suites; on Linux also xunit end-to-end and the grader on the poll backend
 #               and in splice mode,
 #               the grader as macOS compiles it, and framework-dependent macOS builds)
+#   make help   lists the targets, one line each (the "## " comment on each rule)
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
@@ -30,9 +31,9 @@ endif
 # Installs Debian packages that are missing (apt-get update once, only if needed).
 ENSURE_PACKAGES := $(TOP)/scripts/ensure-packages.sh
 
-.PHONY: all test dotnet-test dotnet-test-poll dotnet-test-splice test-packages osx-build clean
+.PHONY: all help test dotnet-test dotnet-test-poll dotnet-test-splice test-packages osx-build clean
 
-all: $(TCPPROXY)
+all: $(TCPPROXY) ## build ./tcpproxy (NativeAOT for this machine)
 
 # NativeAOT needs a C toolchain to link; without one, publish framework-dependent
 # and leave a launcher at ./tcpproxy so every caller sees the same path.
@@ -49,24 +50,24 @@ $(TCPPROXY): $(CS_SOURCES)
 
 # The end-to-end tests run a real HAProxy, and iptables in network namespaces (ip):
 # Debian packages; on macOS those tests are Linux-only and skipped.
-test-packages:
+test-packages: ## install the Debian packages the end-to-end tests use
 ifneq ($(UNAME_S),Darwin)
 	@$(ENSURE_PACKAGES) haproxy iptables iproute2 e2fsprogs util-linux mount strace
 endif
 
-dotnet-test: $(TCPPROXY) test-packages
+dotnet-test: $(TCPPROXY) test-packages ## xunit: unit, in-process and end-to-end tests
 	TCPPROXY_BIN=$(TCPPROXY) dotnet test $(TEST_PROJ) -c Release --nologo \
 	  --logger "console;verbosity=normal"
 
 # The end-to-end classes once more, every proxy they start on the poll backend
 # ($$TCPPROXY_EXTRA_ARGS reaches each one): nothing above the poller may depend on epoll.
-dotnet-test-poll: $(TCPPROXY) test-packages
+dotnet-test-poll: $(TCPPROXY) test-packages ## xunit end-to-end tests, every proxy on the poll backend
 	TCPPROXY_BIN=$(TCPPROXY) TCPPROXY_EXTRA_ARGS="--poller poll" dotnet test $(TEST_PROJ) -c Release --nologo \
 	  --filter "FullyQualifiedName~TcpProxy.Tests.EndToEnd" --logger "console;verbosity=normal"
 
 # The end-to-end classes and the model-based random tests once more, every proxy
 # they start splicing (--splice on): every rule must hold in zero-copy mode too.
-dotnet-test-splice: $(TCPPROXY) test-packages
+dotnet-test-splice: $(TCPPROXY) test-packages ## xunit end-to-end and model tests, every proxy with --splice on
 	TCPPROXY_BIN=$(TCPPROXY) TCPPROXY_EXTRA_ARGS="--splice on" dotnet test $(TEST_PROJ) -c Release --nologo \
 	  --filter "FullyQualifiedName~TcpProxy.Tests.EndToEnd|FullyQualifiedName~TcpProxy.Tests.Model" --logger "console;verbosity=normal"
 
@@ -74,7 +75,7 @@ dotnet-test-splice: $(TCPPROXY) test-packages
 # (NativeAOT for macOS links only on a Mac), each checked to be a Mach-O executable
 # for its CPU (64-bit magic cffaedfe, then CPU_TYPE_ARM64 0x0100000c / X86_64 0x01000007).
 OSX_RIDS := osx-arm64 osx-x64
-osx-build:
+osx-build: ## framework-dependent macOS builds, each checked to be Mach-O
 	@mkdir -p $(BUILD)/osx; passed=0; failed=0; \
 	for rid in $(OSX_RIDS); do \
 	  case $$rid in osx-arm64) want=cffaedfe0c000001;; *) want=cffaedfe07000001;; esac; \
@@ -102,12 +103,18 @@ endif
 -include native-tests/reliability/reliability.mk
 -include dist/systemd/units.mk
 -include dist/examples.mk
+-include dist/install.mk
+-include dist/static.mk
 
 # Each step runs to its end even if an earlier one failed; one closing line
 # "N passed, M failed" sums them (scripts/run-tests.sh), logs in build/test-logs/.
-test:
+test: ## every test step, then one line "N passed, M failed" (root; installs packages; ~9 min)
 	@MAKE="$(MAKE)" $(TOP)/scripts/run-tests.sh $(TEST_TARGETS)
 
-clean:
+# Every rule with a "## " comment, in this file's and the fragments' order, once each.
+help: ## list the targets, one line each
+	@awk '/^[a-zA-Z0-9_.-]+:.*## / { t = $$0; sub(/:.*/, "", t); d = $$0; sub(/^[^#]*## /, "", d); if (!seen[t]++) printf "  %-22s %s\n", t, d }' $(MAKEFILE_LIST)
+
+clean: ## remove build/, ./tcpproxy and every bin/ and obj/
 	rm -rf $(BUILD) $(TCPPROXY)
 	find src native-tests benchmarks -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + 2>/dev/null || true

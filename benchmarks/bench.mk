@@ -17,7 +17,7 @@ BENCH_SCRAPE_ARGS ?=
 
 .PHONY: loadgen bench-peers refproxy bench-compare bench-smoke bench-scrape
 
-loadgen: $(LOADGEN)
+loadgen: $(LOADGEN) ## build the C load generator
 
 $(LOADGEN): $(LOADGEN_SRC) $(LOADGEN_HDR)
 	@mkdir -p $(dir $@)
@@ -28,14 +28,14 @@ bench-peers:
 	$(ENSURE_PACKAGES) $(BENCH_PEERS)
 
 # refproxy (the C reference contender) comes from native-tests/native.mk.
-bench-compare: $(TCPPROXY) $(LOADGEN) bench-peers refproxy
+bench-compare: $(TCPPROXY) $(LOADGEN) bench-peers refproxy ## benchmark tcpproxy beside refproxy, HAProxy, nginx (~15 min)
 	TCPPROXY=$(TCPPROXY) $(BENCH_COMPARE) --loadgen $(LOADGEN) --out $(BENCH_DIR)/results $(BENCH_ARGS)
 
-bench-smoke: $(TCPPROXY) $(LOADGEN) bench-peers refproxy
+bench-smoke: $(TCPPROXY) $(LOADGEN) bench-peers refproxy ## the quick benchmark run (~1 min), its results checked
 	TCPPROXY=$(TCPPROXY) $(BENCH_COMPARE) --quick --loadgen $(LOADGEN) --out $(BUILD)/bench/quick
 	python3 -B $(BENCH_DIR)/compare/check_results.py $(BUILD)/bench/quick
 
-bench-scrape: $(TCPPROXY) $(LOADGEN)
+bench-scrape: $(TCPPROXY) $(LOADGEN) ## 9 900 idle pairs: ping-pong RTT alone and beside /metrics scrapers (~30 s)
 	TCPPROXY=$(TCPPROXY) python3 -B $(BENCH_DIR)/compare/scrape_bench.py --loadgen $(LOADGEN) $(BENCH_SCRAPE_ARGS)
 
 # Linux only: the peers come from Debian packages and the load generator is epoll code.

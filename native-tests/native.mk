@@ -12,9 +12,9 @@ STRESS_PROXY_ARGS ?=
 
 .PHONY: grader refproxy stress-tool native-test native-test-poll native-test-splice native-test-portable stress demo native-ensure-socat
 
-grader: $(GRADER_BIN)
-refproxy: $(REFPROXY_BIN)
-stress-tool: $(STRESS_BIN)
+grader: $(GRADER_BIN) ## build the C grader
+refproxy: $(REFPROXY_BIN) ## build the C reference proxy
+stress-tool: $(STRESS_BIN) ## build the C stress client
 
 $(GRADER_BIN): $(wildcard $(NATIVE_DIR)/grader/*.c $(NATIVE_DIR)/grader/*.h)
 	@mkdir -p $(NATIVE_BUILD)
@@ -35,25 +35,25 @@ native-ensure-socat:
 ifeq ($(UNAME_S),Darwin)
 # macOS: refproxy and the stress tool are Linux epoll programs (and socat may be
 # missing), so the grader grades ./tcpproxy alone, every phase.
-native-test: $(TCPPROXY) $(GRADER_BIN)
+native-test: $(TCPPROXY) $(GRADER_BIN) ## the C grader on ./tcpproxy, refproxy and broken proxies, and a small stress
 	$(GRADER_BIN) --extra $(TCPPROXY)
 else
 # Grades ./tcpproxy and refproxy (all phases must pass), the broken proxies (exactly the
 # expected phases must fail) and runs a small stress.
-native-test: $(TCPPROXY) $(GRADER_BIN) $(REFPROXY_BIN) $(STRESS_BIN) native-ensure-socat
+native-test: $(TCPPROXY) $(GRADER_BIN) $(REFPROXY_BIN) $(STRESS_BIN) native-ensure-socat ## the C grader on ./tcpproxy, refproxy and broken proxies, and a small stress
 	$(NATIVE_DIR)/native-test.sh $(GRADER_BIN) $(TCPPROXY) $(REFPROXY_BIN) $(STRESS_BIN)
 endif
 
 # ./tcpproxy on the poll backend, every phase: a wrapper adds --poller poll (exec keeps
 # the PID the grader signals).
 TCPPROXY_POLL := $(BUILD)/tcpproxy-poll
-native-test-poll: $(TCPPROXY) $(GRADER_BIN)
+native-test-poll: $(TCPPROXY) $(GRADER_BIN) ## the C grader on ./tcpproxy --poller poll
 	@printf '#!/bin/sh\nexec "%s" "$$@" --poller poll\n' "$(TCPPROXY)" > $(TCPPROXY_POLL) && chmod +x $(TCPPROXY_POLL)
 	$(GRADER_BIN) --extra $(TCPPROXY_POLL)
 
 # ./tcpproxy splicing (--splice on, Linux only), every phase, classic and extra.
 TCPPROXY_SPLICE := $(BUILD)/tcpproxy-splice
-native-test-splice: $(TCPPROXY) $(GRADER_BIN)
+native-test-splice: $(TCPPROXY) $(GRADER_BIN) ## the C grader on ./tcpproxy --splice on
 	@printf '#!/bin/sh\nexec "%s" "$$@" --splice on\n' "$(TCPPROXY)" > $(TCPPROXY_SPLICE) && chmod +x $(TCPPROXY_SPLICE)
 	$(GRADER_BIN) --extra $(TCPPROXY_SPLICE)
 
@@ -64,7 +64,7 @@ $(GRADER_PORTABLE_BIN): $(wildcard $(NATIVE_DIR)/grader/*.c $(NATIVE_DIR)/grader
 	@mkdir -p $(NATIVE_BUILD)
 	$(NATIVE_CC) $(NATIVE_CFLAGS) -DGRADER_PORTABLE -pthread -o $@ $(filter %.c,$^)
 
-native-test-portable: $(TCPPROXY) $(GRADER_PORTABLE_BIN)
+native-test-portable: $(TCPPROXY) $(GRADER_PORTABLE_BIN) ## the grader as macOS compiles it, on ./tcpproxy
 	$(GRADER_PORTABLE_BIN) --extra $(TCPPROXY)
 
 ifeq ($(UNAME_S),Darwin)
@@ -75,9 +75,9 @@ endif
 
 # 9 000 connections by default (the proxy holds 2 per pair under a hard limit of 20 000).
 # STRESS_PROXY_ARGS go to the proxy, e.g. STRESS_PROXY_ARGS="--splice on".
-stress: $(TCPPROXY) $(STRESS_BIN)
+stress: $(TCPPROXY) $(STRESS_BIN) ## many connections through ./tcpproxy (STRESS_ARGS, STRESS_PROXY_ARGS)
 	$(STRESS_BIN) $(STRESS_ARGS) $(TCPPROXY) $(STRESS_PROXY_ARGS)
 
-demo: $(TCPPROXY)
+demo: $(TCPPROXY) ## build ./tcpproxy, then the classic manual test, narrated
 	@$(ENSURE_PACKAGES) python3
 	python3 $(NATIVE_DIR)/demo/demo.py $(TCPPROXY)

@@ -16,12 +16,12 @@ bench-micro-build:
 	dotnet build $(BENCH_MICRO_PROJ) -c Release --nologo -v quiet
 
 # Out of process (BenchmarkDotNet's default): a fresh runtime per benchmark, no noise from the host.
-bench: bench-micro-build
+bench: bench-micro-build ## BenchmarkDotNet micro-benchmarks (BENCH_MICRO_ARGS)
 	$(BENCH_MICRO_RUN) $(BENCH_MICRO_ARGS) --join --assert-zero-alloc --artifacts $(BUILD)/bench-micro
 
 # Dry = one cold invocation per benchmark: proves each runs, measures nothing worth quoting.
 # Cold, in-process runs count JIT and host-thread allocations, so zero-alloc is not asserted here.
-bench-micro-smoke: bench-micro-build
+bench-micro-smoke: bench-micro-build ## each micro-benchmark once, cold: proves it runs
 	$(BENCH_MICRO_RUN) $(BENCH_MICRO_ARGS) --join --job Dry --inProcess --artifacts $(BUILD)/bench-micro-smoke
 
 # Keeps every micro-benchmark runnable; ~10 s.

@@ -1,7 +1,7 @@
 # The systemd units (dist/systemd), checked with systemd-analyze verify: part of `make test` on Linux.
 .PHONY: systemd-units
 
-systemd-units: $(TCPPROXY)
+systemd-units: $(TCPPROXY) ## check the systemd units with systemd-analyze verify
 	@$(ENSURE_PACKAGES) systemd
 	@$(TOP)/dist/systemd/verify-units.sh $(TCPPROXY)
 

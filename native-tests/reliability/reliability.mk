@@ -34,23 +34,23 @@ $(REL_BUILD)/hostile: $(REL_DIR)/hostile.c $(REL_DIR)/echo_server.c $(REL_DIR)/e
 reliability-packages:
 	@$(ENSURE_PACKAGES) $(REL_PACKAGES)
 
-faults: $(TCPPROXY) $(REL_BUILD)/faults reliability-packages
+faults: $(TCPPROXY) $(REL_BUILD)/faults reliability-packages ## lossy, rate-limited links between client, proxy and server namespaces (~15 s)
 	$(REL_DIR)/faults.sh $(TCPPROXY) $(REL_BUILD)/faults $(REL_BUILD)/faults-run
 
-soak: $(TCPPROXY) $(REL_BUILD)/soak reliability-packages
+soak: $(TCPPROXY) $(REL_BUILD)/soak reliability-packages ## rounds of connection churn for SOAK_MINUTES (10), RSS chart in build/soak/
 	$(REL_DIR)/soak.sh $(TCPPROXY) $(REL_BUILD)/soak $$(( $(SOAK_MINUTES) * 60 )) $(BUILD)/soak
 
-soak-test: $(TCPPROXY) $(REL_BUILD)/soak reliability-packages
+soak-test: $(TCPPROXY) $(REL_BUILD)/soak reliability-packages ## the soak for 2 minutes
 	$(REL_DIR)/soak.sh $(TCPPROXY) $(REL_BUILD)/soak 120 $(BUILD)/soak
 
-hostile: $(TCPPROXY) $(REL_BUILD)/hostile reliability-packages
+hostile: $(TCPPROXY) $(REL_BUILD)/hostile reliability-packages ## slowloris, never-reading clients, a flood of reset connects (~20 s)
 	$(REL_DIR)/hostile.sh $(TCPPROXY) $(REL_BUILD)/hostile $(REL_BUILD)/hostile-run
 
-model: $(TCPPROXY)
+model: $(TCPPROXY) ## randomized client/server scripts checked against a model (MODEL_SCRIPTS)
 	TCPPROXY_BIN=$(TCPPROXY) MODEL_SCRIPTS=$(MODEL_SCRIPTS) dotnet test $(TEST_PROJ) -c Release --nologo \
 	  --filter "Category=Model" --logger "console;verbosity=normal"
 
-fuzz: $(TCPPROXY)
+fuzz: $(TCPPROXY) ## the model tests for FUZZ_SECONDS (300); replay with MODEL_SEED=...
 	TCPPROXY_BIN=$(TCPPROXY) MODEL_SECONDS=$(FUZZ_SECONDS) dotnet test $(TEST_PROJ) -c Release --nologo \
 	  --filter "Category=Model" --logger "console;verbosity=normal"
 

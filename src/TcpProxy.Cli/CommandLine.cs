@@ -30,8 +30,9 @@ internal static class CommandLine
         var root = new RootCommand(Description);
         foreach (OptionRow row in rows)
             row.AddTo(root);
+        HelpWithEpilogue.AddTo(root);
 
-        ParseResult result = root.Parse(args);
+        ParseResult result = root.Parse(HelpOrVersionAlone(args));
         string? problem = UsageProblems.First(result, rows.Select(row => row.Symbol).OfType<Argument>().ToArray());
         if (problem is null && result.Action is ParseErrorAction)
             problem = "invalid command line";
@@ -56,5 +57,22 @@ internal static class CommandLine
             return new ParsedCommandLine(null, ExitCodes.UsageError);
         }
         return new ParsedCommandLine(options, ExitCodes.Success);
+    }
+
+    /// <summary>
+    /// Just the first --help (-h, -?) or --version wherever it stands, so it wins over
+    /// the rest: "tcpproxy host 80 3000 --version" prints the version, not "--version: missing value".
+    /// Past "--" every word is an argument.
+    /// </summary>
+    private static string[] HelpOrVersionAlone(string[] args)
+    {
+        foreach (string arg in args)
+        {
+            if (arg == "--")
+                break;
+            if (arg is "--help" or "-h" or "-?" or "--version")
+                return [arg];
+        }
+        return args;
     }
 }

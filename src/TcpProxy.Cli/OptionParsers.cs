@@ -21,9 +21,10 @@ internal static class OptionParsers
         return ValueParsers.TryNonEmpty(text, "host name", out problem);
     }
 
+    /// <summary>Bytes, with the same K/M/G suffixes as --buffer-memory ("64K").</summary>
     public static bool TryBufferSize(string text, out int value, out string? problem)
     {
-        bool ok = ValueParsers.TryWholeNumber(text, 1, MaxBufferSize, "bytes", out long parsed, out problem);
+        bool ok = ValueParsers.TryByteCount(text, 1, MaxBufferSize, out long parsed, out problem);
         value = (int)parsed;
         return ok;
     }
@@ -100,7 +101,7 @@ internal static class OptionParsers
             value = ProxyOptions.AutoReactors;
             return true;
         }
-        if (!ValueParsers.TryWholeNumber(text, 1, ProxyOptions.MaxReactors, "reactors (or auto)", out long count, out problem))
+        if (!ValueParsers.TryWholeNumber(text, 1, ProxyOptions.MaxReactors, "reactors", out long count, out problem, orElse: "auto"))
             return false;
         if (count > 1 && !ProxyOptions.SeveralReactorsSupported)
         {

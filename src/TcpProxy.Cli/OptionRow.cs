@@ -52,24 +52,25 @@ internal abstract class OptionRow
     }
 }
 
-/// <summary>An option with one value. Its default shows in --help as "[default: X]", or as words at the end of the description.</summary>
+/// <summary>An option with one value. Its default, if any, ends its --help line as "[default: X]", whatever its type.</summary>
 internal sealed class ValueRow<T> : OptionRow
 {
     private readonly Option<T> _option;
     private readonly Func<ProxyOptions, T, ProxyOptions> _set;
 
     /// <param name="shownDefault">The value without the option, shown by --help; null (an enum, say): none shown.</param>
-    /// <param name="defaultInWords">Said at the end of the description instead: "(default: auto)".</param>
+    /// <param name="defaultInWords">Shown instead of <paramref name="shownDefault"/>: "auto", "all interfaces".</param>
     public ValueRow(string name, string helpName, string description, TryParse<T> parse, Func<ProxyOptions, T, ProxyOptions> set,
         T shownDefault = default!, string? defaultInWords = null)
     {
         _set = set;
         Default = defaultInWords ?? (shownDefault is null ? null : string.Format(CultureInfo.InvariantCulture, "{0}", shownDefault));
+        // No DefaultValueFactory: System.CommandLine would show an enum's C# name, and its "[default: X]"
+        // only for some rows. Apply reads the value only when the option was given.
         _option = new Option<T>(name)
         {
-            Description = defaultInWords is null ? description : description + " (default: " + defaultInWords + ").",
+            Description = Default is null ? description : description + " [default: " + Default + "]",
             HelpName = helpName,
-            DefaultValueFactory = _ => shownDefault,
             CustomParser = result => Convert(result, name, parse),
         };
     }

@@ -22,18 +22,27 @@ internal static class ValueParsers
         return false;
     }
 
-    /// <summary>A whole number within [min, max]; <paramref name="unit"/> names it in messages ("bytes").</summary>
-    public static bool TryWholeNumber(string text, long min, long max, string unit, out long value, out string? problem)
+    /// <summary>
+    /// A whole number within [min, max]; <paramref name="unit"/> names it in messages ("bytes"),
+    /// <paramref name="orElse"/> the word the caller accepts instead ("auto").
+    /// </summary>
+    public static bool TryWholeNumber(string text, long min, long max, string unit, out long value, out string? problem, string? orElse = null)
     {
+        string range = "(" + Range(min, max) + " " + unit + (orElse is null ? ")" : ", or " + orElse + ")");
         if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value))
         {
             // Digits that do not fit a long are a number, just far too large.
-            problem = Quote(text) + (IsSignedDigits(text) ? " is out of range (" + Range(min, max) + " " + unit + ")" : " is not a whole number of " + unit);
+            if (IsSignedDigits(text))
+                problem = Quote(text) + " is out of range " + range;
+            else if (orElse is null)
+                problem = Quote(text) + " is not a whole number of " + unit;
+            else
+                problem = Quote(text) + " is neither " + orElse + " nor a whole number of " + unit + " (" + Range(min, max) + ")";
             return false;
         }
         if (value < min || value > max)
         {
-            problem = Quote(text) + " is out of range (" + Range(min, max) + " " + unit + ")";
+            problem = Quote(text) + " is out of range " + range;
             return false;
         }
         problem = null;

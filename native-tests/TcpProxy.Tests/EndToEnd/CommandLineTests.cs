@@ -7,6 +7,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using TcpProxy.Tests.Support;
+using TcpProxy.Tests.Unit;
 using Xunit.Abstractions;
 
 namespace TcpProxy.Tests.EndToEnd;
@@ -206,15 +207,8 @@ public sealed class CommandLineTests
     public void Help_AndTheReadmeOptionsTable_Agree()
     {
         var help = CommandRun.Run(Limit, "--help");
-        string readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
-        // A row: | `--name VALUE` (or `-v`, `--verbose`) | default | meaning |, cells may hold \| escapes.
-        var tableRow = new Regex(@"^\| ((?:[^|\\]|\\.)*`--(?:[^|\\]|\\.)*)\| ((?:[^|\\]|\\.)*)\|", RegexOptions.Multiline);
-        var inReadme = new Dictionary<string, string>();
-        foreach (Match row in tableRow.Matches(readme))
-        {
-            foreach (Match name in Regex.Matches(row.Groups[1].Value, @"`(--[a-z-]+)"))
-                inReadme[name.Groups[1].Value] = row.Groups[2].Value.Trim();
-        }
+        // Only the "## Options" table: other tables (benchmarks) name options too.
+        Dictionary<string, string> inReadme = OptionTableTests.ReadmeDefaults();
         var helpOption = new Regex(@"^\s+(-[a-z?], )*(--[a-z-]+)(.*)$");
         var inHelp = new Dictionary<string, string>();
         foreach (string line in help.StdoutLines)
@@ -234,17 +228,6 @@ public sealed class CommandLineTests
                 Assert.True(readmeDefault.StartsWith(helpDefault.Groups[1].Value, StringComparison.Ordinal),
                     $"{option}: README says default '{readmeDefault}', --help '{helpDefault.Groups[1].Value}'");
         }
-    }
-
-    static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        for (int depth = 0; dir is not null && depth < 16; depth++, dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "TcpProxy.sln")))
-                return dir.FullName;
-        }
-        throw new FileNotFoundException("no TcpProxy.sln above " + AppContext.BaseDirectory);
     }
 
     [Theory]
