@@ -4,7 +4,7 @@
 # proxy reads /proc/self/task to know its signals reach the signalfd.
 # Checks: no ELF interpreter and no needed library; --version; a forward on
 # loopback (network and mount namespaces of its own); a destination name
-# from the root's /etc/hosts. Needs root.
+# from the root's /etc/hosts; the same with no /proc at all. Needs root.
 # usage: static-check.sh STATIC-BINARY
 set -uo pipefail
 binary=$1
@@ -36,6 +36,10 @@ check "a forward on loopback from the empty root" unshare -n -m sh -c \
 mkdir "$root/etc" && echo "127.0.0.1 backend.test" > "$root/etc/hosts"
 check "a destination name from the root's /etc/hosts" unshare -n -m sh -c \
   'ip link set lo up && mount -t proc proc "$1/proc" && python3 -B "$2" --root "$1" --host backend.test "static forward by name" /tcpproxy -q' \
+  _ "$root" "$here/forward-check.py"
+# Without /proc the signalfd cannot be checked: the handlers take over, and SIGTERM must still end the drain.
+check "no /proc mounted: forwards, and SIGTERM still stops it" unshare -n -m sh -c \
+  'ip link set lo up && python3 -B "$2" --root "$1" --host backend.test "static forward without /proc" /tcpproxy -q' \
   _ "$root" "$here/forward-check.py"
 
 echo "static-check: $passed passed, $failed failed"

@@ -13,11 +13,11 @@ _tcpproxy()
         --splice) COMPREPLY=($(compgen -W 'off on auto' -- "$cur")); return ;;
         --access-log) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --buffer-size|--buffer-memory|--stall-timeout|--connect-timeout|--resolve-interval|\
-        --idle-timeout|--drain-timeout|--max-connections|--metrics|--bind) return ;;
+        --idle-timeout|--drain-timeout|--upgrade-timeout|--max-connections|--metrics|--bind) return ;;
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W '--buffer-size --buffer-memory --stall-timeout --connect-timeout
-            --resolve-interval --idle-timeout --drain-timeout --max-connections --access-log --log-format
+            --resolve-interval --idle-timeout --drain-timeout --upgrade-timeout --max-connections --access-log --log-format
             --metrics --send-proxy --bind --poller --reactors --splice --verbose -v --quiet -q --help -h
             --version' -- "$cur"))
     elif [[ $COMP_CWORD -eq 1 ]]; then

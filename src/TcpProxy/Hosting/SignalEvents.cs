@@ -78,6 +78,7 @@ public sealed class SignalEvents : IDisposable, IFdHandler
         int fd = SignalFd.OpenSignalFd();
         if (fd < 0)
         {
+            SignalFd.UnblockInThisThread();
             Mailbox? mailbox = Mailbox.Open(reactor, Kinds, out int errno);
             if (mailbox is null)
                 error = "cannot create the signal descriptor: " + Errno.Name(errno);

@@ -20,6 +20,17 @@ namespace TcpProxy.Interop;
 /// </summary>
 public static class SignalFd
 {
+    /// <summary>
+    /// Undoes <see cref="BlockInEveryThread"/> for this thread when the signalfd cannot be
+    /// used (no /proc to check the threads, say): the fallback's handlers must be reachable,
+    /// or SIGTERM would stay pending for ever.
+    /// </summary>
+    public static void UnblockInThisThread()
+    {
+        if (Platform.IsLinux)
+            LinuxSignals.UnblockInThisThread();
+    }
+
     /// <summary>Blocks the proxy's signals in this thread and the finalizer thread (Linux only; else a no-op).</summary>
     public static void BlockInEveryThread()
     {

@@ -68,6 +68,13 @@ internal static unsafe partial class LinuxSignals
         return set;
     }
 
+    /// <summary>The fallback's half: a handler only runs in a thread that does not block its signal.</summary>
+    public static void UnblockInThisThread()
+    {
+        sigset_t set = SignalSet();
+        pthread_sigmask(SIG_UNBLOCK, &set, null);
+    }
+
     private static void BlockInThisThread()
     {
         sigset_t set = SignalSet();
