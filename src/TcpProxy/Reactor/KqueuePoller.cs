@@ -22,11 +22,13 @@ public unsafe delegate int KeventCall(int kq, KEvent* changes, int changeCount, 
 /// lands on that fd with the old token; either way the reactor drops what
 /// comes back, by the token's generation.
 ///
-/// libkqueue (the same API over epoll on Linux, a testing aid) cannot see a
+/// libkqueue (the same API over epoll on Linux, a testing aid) differs in
+/// two ways this class minds (docs/kqueue-libkqueue.md). It cannot see a
 /// close: a closed fd's registration stays, and a later EV_ADD of the reused
-/// number only renames it, never reaching epoll. There the reactor's
-/// <see cref="Forget"/> queues the delete that close() implies on macOS
-/// (docs/kqueue-libkqueue.md).
+/// number only renames it, never reaching epoll; there the reactor's
+/// <see cref="Forget"/> queues the delete that close() implies on macOS. And
+/// a kevent call whose wait times out returns 0, dropping the EV_ERROR
+/// entries its changes produced; there changes always go ahead with receipts.
 /// </summary>
 public sealed unsafe class KqueuePoller : IPoller
 {
@@ -36,7 +38,7 @@ public sealed unsafe class KqueuePoller : IPoller
     internal const int ReceiptBatch = 256;
     private readonly int _kq;
     private readonly KeventCall _kevent;
-    private readonly bool _deleteBeforeClose;
+    private readonly bool _libKqueue;
     private KEvent* _events;
     private KEvent* _changes;
     private int _changeCount;
@@ -48,13 +50,13 @@ public sealed unsafe class KqueuePoller : IPoller
 
     /// <summary>
     /// A poller on kq calling kevent through <paramref name="kevent"/>; kq below 0 is never closed (tests).
-    /// <paramref name="deleteBeforeClose"/>: the kqueue keeps a closed fd's registration (libkqueue).
+    /// <paramref name="libKqueue"/>: kq and kevent are libkqueue's.
     /// </summary>
-    internal KqueuePoller(int kq, KeventCall kevent, bool deleteBeforeClose = false)
+    internal KqueuePoller(int kq, KeventCall kevent, bool libKqueue = false)
     {
         _kq = kq;
         _kevent = kevent;
-        _deleteBeforeClose = deleteBeforeClose;
+        _libKqueue = libKqueue;
         _events = (KEvent*)NativeMemory.Alloc(Capacity, (nuint)sizeof(KEvent));
         _receipts = (KEvent*)NativeMemory.Alloc(ReceiptBatch, (nuint)sizeof(KEvent));
         _changeCapacity = 256;
@@ -100,7 +102,7 @@ public sealed unsafe class KqueuePoller : IPoller
     /// </summary>
     public void Forget(int fd)
     {
-        if (_deleteBeforeClose)
+        if (_libKqueue)
             Unregister(fd);
     }
 
@@ -110,8 +112,8 @@ public sealed unsafe class KqueuePoller : IPoller
         int count = TakeRefused(events, 0, capacity);
         // kevent reports a refused change in the event list, and fails the
         // whole call if there is no room left for it: more changes than room
-        // go ahead on their own, with receipts.
-        if (_changeCount > capacity - count)
+        // go ahead on their own, with receipts (on libkqueue, all of them).
+        if (_changeCount > capacity - count || (_libKqueue && _changeCount > 0))
         {
             int flushed = FlushWithReceipts();
             if (flushed < 0)
