@@ -12,21 +12,26 @@ public sealed class NotOnLibKqueueFactAttribute : FactAttribute
 {
     public NotOnLibKqueueFactAttribute(string why)
     {
-        if (RunsOnLibKqueue)
-            Skip = "libkqueue: " + why;
+        Skip = LibKqueueRun.SkipReason(why);
     }
+}
 
-    private static bool RunsOnLibKqueue
+/// <summary>Whether this test run puts every proxy on libkqueue (the kqueue step).</summary>
+public static class LibKqueueRun
+{
+    public static bool Active { get; } = Find();
+
+    /// <summary>"libkqueue: why" in the kqueue step, else null (the test runs).</summary>
+    public static string? SkipReason(string why) => Active ? "libkqueue: " + why : null;
+
+    private static bool Find()
     {
-        get
+        var extra = ProxyBinary.ExtraArguments;
+        for (int i = 0; i + 1 < extra.Count; i++)
         {
-            var extra = ProxyBinary.ExtraArguments;
-            for (int i = 0; i + 1 < extra.Count; i++)
-            {
-                if (extra[i] == "--poller" && extra[i + 1] == "kqueue")
-                    return OperatingSystem.IsLinux();
-            }
-            return false;
+            if (extra[i] == "--poller" && extra[i + 1] == "kqueue")
+                return OperatingSystem.IsLinux();
         }
+        return false;
     }
 }
