@@ -59,6 +59,8 @@ internal static unsafe class LibKqueue
     /// <summary>kevent(2) as libkqueue implements it: the count, or -errno.</summary>
     public static int Kevent(int kq, KEvent* changes, int changeCount, KEvent* events, int eventCapacity, TimeSpec* timeout)
     {
+        if (_kevent == null)
+            return -Errno.ENOSYS;
         // Read right after the call, as LibraryImport's SetLastError does.
         int n = _kevent(kq, changes, changeCount, events, eventCapacity, timeout);
         return n < 0 ? -Marshal.GetLastSystemError() : n;
