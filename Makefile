@@ -98,6 +98,7 @@ else
 TEST_TARGETS := dotnet-test dotnet-test-poll dotnet-test-splice osx-build
 endif
 -include native-tests/native.mk
+-include native-tests/libkqueue.mk
 -include benchmarks/bench.mk
 -include benchmarks/TcpProxy.Benchmarks/micro.mk
 -include native-tests/reliability/reliability.mk

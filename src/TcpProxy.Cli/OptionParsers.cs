@@ -84,7 +84,7 @@ internal static class OptionParsers
             return false;
         if (!PollerFactory.IsAvailable(kind))
         {
-            problem = "'" + text + "' is not available on " + PollerFactory.OperatingSystemName;
+            problem = "'" + text + "' is not available on " + PollerFactory.OperatingSystemName + PollerFactory.UnavailableDetail(kind);
             return false;
         }
         value = kind;

@@ -35,6 +35,8 @@ public static class CommandRun
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
+        // Judged on the system's own backends: $LIBKQUEUE (the kqueue step sets it) would make --poller kqueue valid on Linux.
+        info.Environment.Remove("LIBKQUEUE");
         for (int i = 1; i < launcher.Count; i++) info.ArgumentList.Add(launcher[i]);
         if (launcher.Count > 0) info.ArgumentList.Add(ProxyBinary.Path);
         foreach (var argument in arguments) info.ArgumentList.Add(argument);

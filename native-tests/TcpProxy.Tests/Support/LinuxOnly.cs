@@ -24,4 +24,11 @@ public sealed class LinuxTheoryAttribute : TheoryAttribute
         if (!OperatingSystem.IsLinux())
             Skip = "Linux only: " + needs;
     }
+
+    /// <summary>Why libkqueue cannot pass it: skipped in the kqueue step too (see <see cref="NotOnLibKqueueFactAttribute"/>).</summary>
+    public string? NotOnLibKqueue
+    {
+        get => null;
+        set => Skip ??= value is null ? null : LibKqueueRun.SkipReason(value);
+    }
 }

@@ -34,8 +34,9 @@ public sealed unsafe class KqueuePollerTests
         for (int i = 0; i < 3; i++)
         {
             int fd = 5 + 2 * i;
-            Assert.Equal(new Change(fd, Sys.KqueueFilterRead, AddClear, Token(fd, 1)), Change.Of(call.Changes[2 * i]));
-            Assert.Equal(new Change(fd, Sys.KqueueFilterWrite, AddClear, Token(fd, 1)), Change.Of(call.Changes[2 * i + 1]));
+            // Write before read: libkqueue keeps EPOLLRDHUP only in that order (docs/kqueue-libkqueue.md).
+            Assert.Equal(new Change(fd, Sys.KqueueFilterWrite, AddClear, Token(fd, 1)), Change.Of(call.Changes[2 * i]));
+            Assert.Equal(new Change(fd, Sys.KqueueFilterRead, AddClear, Token(fd, 1)), Change.Of(call.Changes[2 * i + 1]));
         }
         // Applied once: the next wait carries no change.
         Assert.Equal(0, poller.Wait(new PollEvent[64], 10));
@@ -52,6 +53,67 @@ public sealed unsafe class KqueuePollerTests
         KEvent[] changes = kevent.Calls[0].Changes;
         Assert.Equal(new Change(4, Sys.KqueueFilterRead, Sys.KqueueDelete, 0), Change.Of(changes[0]));
         Assert.Equal(new Change(4, Sys.KqueueFilterWrite, Sys.KqueueDelete, 0), Change.Of(changes[1]));
+    }
+
+    [Fact]
+    public void Forget_IsNothingOnMacOs_AndQueuesTheDeleteOnLibKqueue()
+    {
+        var kevent = new ScriptedKevent();
+        using (var macOs = new KqueuePoller(-1, kevent.Call))
+        {
+            macOs.Forget(4);
+            Assert.Equal(0, macOs.PendingChanges);
+        }
+        using var libKqueue = new KqueuePoller(-1, kevent.Call, libKqueue: true);
+        libKqueue.Forget(4);
+        libKqueue.Register(4, Token(4, 2)); // the number reused before the next wait
+        Assert.Equal(4, libKqueue.PendingChanges);
+        libKqueue.Wait(new PollEvent[8], 0);
+        KEvent[] changes = kevent.Calls[0].Changes;
+        Assert.Equal(new Change(4, Sys.KqueueFilterRead, Sys.KqueueDelete | Sys.KqueueReceipt, 0), Change.Of(changes[0]));
+        Assert.Equal(new Change(4, Sys.KqueueFilterWrite, Sys.KqueueDelete | Sys.KqueueReceipt, 0), Change.Of(changes[1]));
+        Assert.Equal(new Change(4, Sys.KqueueFilterWrite, AddClear | Sys.KqueueReceipt, Token(4, 2)), Change.Of(changes[2]));
+        Assert.Equal(new Change(4, Sys.KqueueFilterRead, AddClear | Sys.KqueueReceipt, Token(4, 2)), Change.Of(changes[3]));
+    }
+
+    /// <summary>libkqueue drops the EV_ERROR entries of a call whose wait times out: its changes never ride with a wait.</summary>
+    [Fact]
+    public void OnLibKqueue_ChangesGoAheadWithReceipts_AndTheRefusalComesWithTheWait()
+    {
+        var kevent = new ScriptedKevent();
+        kevent.RespondWith(changes =>
+        {
+            KEvent refused = changes[0];
+            refused.Flags |= Sys.KqueueError;
+            refused.Data = 9; // EBADF, Linux numbering
+            KEvent applied = changes[1];
+            applied.Flags |= Sys.KqueueError;
+            return new[] { refused, applied };
+        });
+        using var poller = new KqueuePoller(-1, kevent.Call, libKqueue: true);
+        poller.Register(5, Token(5, 1));
+        var events = new PollEvent[8];
+        Assert.Equal(1, poller.Wait(events, -1));
+        Assert.Equal(2, kevent.Calls[0].Capacity);
+        Assert.Empty(kevent.Calls[1].Changes);
+        Assert.Equal(0L, kevent.Calls[1].Timeout!.Value.Seconds + kevent.Calls[1].Timeout!.Value.Nanoseconds);
+        Assert.Equal(Token(5, 1), events[0].Token);
+        Assert.Equal(IoEvents.Both | IoEvents.HangUp, events[0].Events);
+    }
+
+    [Fact]
+    public void AReceiptFlush_GoesInBatchesLibKqueueTakes()
+    {
+        var kevent = new ScriptedKevent();
+        using var poller = new KqueuePoller(-1, kevent.Call);
+        for (int fd = 3; fd < 303; fd++)
+            poller.Register(fd, Token(fd, 1));
+        poller.Wait(new PollEvent[4], 0);
+        // 600 changes: 256 + 256 + 88, each with room for its receipts, then the wait.
+        Assert.Equal(4, kevent.Calls.Count);
+        Assert.Equal(new[] { 256, 256, 88, 0 }, kevent.Calls.ConvertAll(c => c.Changes.Length));
+        Assert.All(kevent.Calls.GetRange(0, 3), c => Assert.Equal(c.Changes.Length, c.Capacity));
+        Assert.All(kevent.Calls, c => Assert.True(c.Capacity <= 512));
     }
 
     [Theory]

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using TcpProxy.Interop.Darwin;
+using TcpProxy.Interop.Linux;
 
 namespace TcpProxy.Interop;
 
@@ -31,7 +32,11 @@ public struct TimeSpec
     [FieldOffset(8)] public long Nanoseconds;
 }
 
-/// <summary>kqueue and kevent, as the kqueue poller backend uses them (macOS only: elsewhere -ENOSYS).</summary>
+/// <summary>
+/// kqueue and kevent, as the kqueue poller backend uses them: macOS's own; on
+/// Linux libkqueue's when $LIBKQUEUE names it (a testing aid, see
+/// <see cref="LibKqueue"/>); elsewhere -ENOSYS.
+/// </summary>
 public static unsafe partial class Sys
 {
     public const short KqueueFilterRead = DarwinConstants.EVFILT_READ;
@@ -44,13 +49,22 @@ public static unsafe partial class Sys
     public const ushort KqueueError = DarwinConstants.EV_ERROR;
     public const ushort KqueueEndOfFile = DarwinConstants.EV_EOF;
 
+    /// <summary>Whether kqueue here is libkqueue's, which keeps a closed fd's registration (docs/kqueue-libkqueue.md).</summary>
+    public static bool KqueueIsLibKqueue => Platform.IsLinux && LibKqueue.IsLoaded;
+
+    /// <summary>Why kqueue is missing on Linux although $LIBKQUEUE is set (cannot be loaded...); null otherwise.</summary>
+    public static string? KqueueProblem => Platform.IsLinux ? LibKqueue.Problem : null;
+
     /// <summary>A close-on-exec kqueue, or -errno.</summary>
-    public static int KqueueCreate() => Platform.IsDarwin ? Opened(DarwinSys.KqueueCreate()) : -Errno.ENOSYS;
+    public static int KqueueCreate() =>
+        Platform.IsDarwin ? Opened(DarwinSys.KqueueCreate()) : Platform.IsLinux ? Opened(LibKqueue.Kqueue()) : -Errno.ENOSYS;
 
-    /// <summary>kevent(2): applies the changes, then waits for events; their count or -errno (-EINTR included). EV_ERROR entries carry a Darwin errno in Data: see <see cref="KqueueErrno"/>.</summary>
+    /// <summary>kevent(2): applies the changes, then waits for events; their count or -errno (-EINTR included). EV_ERROR entries carry the system's errno in Data: see <see cref="KqueueErrno"/>.</summary>
     public static int Kevent(int kq, KEvent* changes, int changeCount, KEvent* events, int eventCapacity, TimeSpec* timeout) =>
-        Platform.IsDarwin ? DarwinSys.Kevent(kq, changes, changeCount, events, eventCapacity, timeout) : -Errno.ENOSYS;
+        Platform.IsDarwin ? DarwinSys.Kevent(kq, changes, changeCount, events, eventCapacity, timeout)
+        : Platform.IsLinux ? LibKqueue.Kevent(kq, changes, changeCount, events, eventCapacity, timeout)
+        : -Errno.ENOSYS;
 
-    /// <summary>The errno an EV_ERROR entry carries in its data field, in the proxy's numbering.</summary>
-    public static int KqueueErrno(in KEvent entry) => DarwinErrno.ToProxy((int)entry.Data);
+    /// <summary>The errno an EV_ERROR entry carries in its data field, in the proxy's numbering (libkqueue's is Linux's already).</summary>
+    public static int KqueueErrno(in KEvent entry) => Platform.IsDarwin ? DarwinErrno.ToProxy((int)entry.Data) : (int)entry.Data;
 }

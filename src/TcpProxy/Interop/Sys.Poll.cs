@@ -21,9 +21,10 @@ public static unsafe partial class Sys
 
     /// <summary>
     /// Whether kqueue exists here with the struct kevent declared in this
-    /// folder: macOS. (FreeBSD has kqueue too, but a 64-byte struct kevent.)
+    /// folder: macOS, or Linux when $LIBKQUEUE names libkqueue (a testing
+    /// aid). (FreeBSD has kqueue too, but a 64-byte struct kevent.)
     /// </summary>
-    public static bool HasKqueue => Platform.IsDarwin;
+    public static bool HasKqueue => Platform.IsDarwin || (Platform.IsLinux && LibKqueue.IsLoaded);
 
     /// <summary>"Linux", "macOS" or the runtime's description of the OS; for messages.</summary>
     public static string OperatingSystemName => Platform.Name;

@@ -37,6 +37,14 @@ public interface IPoller : IDisposable
     /// <summary>Stops watching fd. Closing the fd does this implicitly. Returns 0 or -errno.</summary>
     int Unregister(int fd);
 
+    /// <summary>
+    /// fd is about to be closed. Kernels forget a closed fd themselves, so
+    /// this is nothing, except for a backend that must be told (libkqueue).
+    /// </summary>
+    void Forget(int fd)
+    {
+    }
+
     /// <summary>Waits up to timeoutMs (-1: forever) and fills events; returns the count, 0 on timeout or EINTR, or -errno.</summary>
     int Wait(Span<PollEvent> events, int timeoutMs);
 }

@@ -21,28 +21,46 @@ public unsafe delegate int KeventCall(int kq, KEvent* changes, int changeCount, 
 /// (EBADF) or, if the number was reused meanwhile by an fd nobody registered,
 /// lands on that fd with the old token; either way the reactor drops what
 /// comes back, by the token's generation.
+///
+/// libkqueue (the same API over epoll on Linux, a testing aid) differs in
+/// ways this class minds (docs/kqueue-libkqueue.md). It cannot see a close:
+/// a closed fd's registration stays, and a later EV_ADD of the reused number
+/// only renames it, never reaching epoll; there the reactor's
+/// <see cref="Forget"/> queues the delete that close() implies on macOS. A
+/// kevent call whose wait times out returns 0, dropping the EV_ERROR entries
+/// its changes produced; there changes always go ahead with receipts. The
+/// order of <see cref="Register"/>'s two filters and the receipt batches
+/// suit it too, at no cost on macOS.
 /// </summary>
 public sealed unsafe class KqueuePoller : IPoller
 {
     private const int Capacity = 1024;
+    // Changes applied per receipt flush: libkqueue takes at most 512 events a
+    // call and fails the rest (EFAULT) when receipts overflow them.
+    internal const int ReceiptBatch = 256;
     private readonly int _kq;
     private readonly KeventCall _kevent;
+    private readonly bool _libKqueue;
     private KEvent* _events;
     private KEvent* _changes;
     private int _changeCount;
     private int _changeCapacity;
     private KEvent* _receipts;
-    private int _receiptCapacity;
     // Registrations refused in a flush made ahead of a wait, reported by the next wait.
     private ulong[] _refused = new ulong[16];
     private int _refusedCount;
 
-    /// <summary>A poller on kq calling kevent through <paramref name="kevent"/>; kq below 0 is never closed (tests).</summary>
-    internal KqueuePoller(int kq, KeventCall kevent)
+    /// <summary>
+    /// A poller on kq calling kevent through <paramref name="kevent"/>; kq below 0 is never closed (tests).
+    /// <paramref name="libKqueue"/>: kq and kevent are libkqueue's.
+    /// </summary>
+    internal KqueuePoller(int kq, KeventCall kevent, bool libKqueue = false)
     {
         _kq = kq;
         _kevent = kevent;
+        _libKqueue = libKqueue;
         _events = (KEvent*)NativeMemory.Alloc(Capacity, (nuint)sizeof(KEvent));
+        _receipts = (KEvent*)NativeMemory.Alloc(ReceiptBatch, (nuint)sizeof(KEvent));
         _changeCapacity = 256;
         _changes = (KEvent*)NativeMemory.Alloc((nuint)_changeCapacity, (nuint)sizeof(KEvent));
     }
@@ -57,13 +75,17 @@ public sealed unsafe class KqueuePoller : IPoller
     {
         int kq = Sys.KqueueCreate();
         errno = kq < 0 ? -kq : 0;
-        return kq < 0 ? null : new KqueuePoller(kq, Sys.Kevent);
+        return kq < 0 ? null : new KqueuePoller(kq, Sys.Kevent, Sys.KqueueIsLibKqueue);
     }
 
     public int Register(int fd, ulong token)
     {
-        Queue(fd, Sys.KqueueFilterRead, Sys.KqueueAdd | Sys.KqueueClear, token);
+        // Write first: libkqueue shares one epoll registration between the two
+        // filters, and adding EVFILT_WRITE after EVFILT_READ rewrites it
+        // without EPOLLRDHUP, so a FIN that arrives with data unread would
+        // never set EV_EOF. macOS does not mind the order.
         Queue(fd, Sys.KqueueFilterWrite, Sys.KqueueAdd | Sys.KqueueClear, token);
+        Queue(fd, Sys.KqueueFilterRead, Sys.KqueueAdd | Sys.KqueueClear, token);
         return 0;
     }
 
@@ -74,14 +96,26 @@ public sealed unsafe class KqueuePoller : IPoller
         return 0;
     }
 
+    /// <summary>
+    /// Nothing on macOS, where close() deletes. On libkqueue the delete, queued
+    /// ahead of any EV_ADD of the reused number; applied after the close, it
+    /// finds the fd gone (EBADF) or another file (ENOENT), which libkqueue
+    /// takes as "already removed" and drops its state quietly.
+    /// </summary>
+    public void Forget(int fd)
+    {
+        if (_libKqueue)
+            Unregister(fd);
+    }
+
     public int Wait(Span<PollEvent> events, int timeoutMs)
     {
         int capacity = Math.Min(events.Length, Capacity);
         int count = TakeRefused(events, 0, capacity);
         // kevent reports a refused change in the event list, and fails the
         // whole call if there is no room left for it: more changes than room
-        // go ahead on their own, with receipts.
-        if (_changeCount > capacity - count)
+        // go ahead on their own, with receipts (on libkqueue, all of them).
+        if (_changeCount > capacity - count || (_libKqueue && _changeCount > 0))
         {
             int flushed = FlushWithReceipts();
             if (flushed < 0)
@@ -194,27 +228,29 @@ public sealed unsafe class KqueuePoller : IPoller
     /// </summary>
     private int FlushWithReceipts()
     {
-        if (_receiptCapacity < _changeCount)
-        {
-            NativeMemory.Free(_receipts);
-            _receiptCapacity = _changeCapacity;
-            _receipts = (KEvent*)NativeMemory.Alloc((nuint)_receiptCapacity, (nuint)sizeof(KEvent));
-        }
         int changes = _changeCount;
-        for (int i = 0; i < changes; i++)
-            _changes[i].Flags |= Sys.KqueueReceipt;
-        TimeSpec zero = default;
-        int n = _kevent(_kq, _changes, changes, _receipts, changes, &zero);
         _changeCount = 0;
-        if (n < 0 && n != -Errno.EINTR)
-            return n;
-        for (int i = 0; i < n; i++)
+        TimeSpec zero = default;
+        for (int done = 0; done < changes;)
         {
-            if (Translate(_receipts[i]) == IoEvents.None)
+            int batch = Math.Min(changes - done, ReceiptBatch);
+            KEvent* first = _changes + done;
+            for (int i = 0; i < batch; i++)
+                first[i].Flags |= Sys.KqueueReceipt;
+            int n = _kevent(_kq, first, batch, _receipts, batch, &zero);
+            done += batch;
+            if (n == -Errno.EINTR)
                 continue;
-            if (_refusedCount == _refused.Length)
-                Array.Resize(ref _refused, _refusedCount * 2);
-            _refused[_refusedCount++] = _receipts[i].UserData;
+            if (n < 0)
+                return n;
+            for (int i = 0; i < n; i++)
+            {
+                if (Translate(_receipts[i]) == IoEvents.None)
+                    continue;
+                if (_refusedCount == _refused.Length)
+                    Array.Resize(ref _refused, _refusedCount * 2);
+                _refused[_refusedCount++] = _receipts[i].UserData;
+            }
         }
         return 0;
     }

@@ -14,6 +14,13 @@ public static class PollerFactory
         _ => true,
     };
 
+    /// <summary>
+    /// Why the backend is missing, beyond the operating system: "" or " (LIBKQUEUE=... cannot be loaded)".
+    /// kqueue on Linux is libkqueue's when $LIBKQUEUE names it, a testing aid (docs/kqueue-libkqueue.md).
+    /// </summary>
+    public static string UnavailableDetail(PollerKind kind) =>
+        kind == PollerKind.Kqueue && Sys.KqueueProblem is string problem ? " (" + problem + ")" : "";
+
     /// <summary>"Linux", "macOS"...: where a backend is or is not available, for messages.</summary>
     public static string OperatingSystemName => Sys.OperatingSystemName;
 
@@ -30,7 +37,7 @@ public static class PollerFactory
         kind = Resolve(kind);
         if (!IsAvailable(kind))
         {
-            error = NameOf(kind) + " is not available on " + OperatingSystemName;
+            error = NameOf(kind) + " is not available on " + OperatingSystemName + UnavailableDetail(kind);
             return null;
         }
         int errno = 0;

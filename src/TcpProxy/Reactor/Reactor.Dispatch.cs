@@ -65,7 +65,7 @@ public sealed partial class Reactor
         if (fd >= 0 && _table[fd].Registered)
         {
             _poller.Unregister(fd);
-            Remove(fd);
+            Clear(fd);
         }
         try
         {

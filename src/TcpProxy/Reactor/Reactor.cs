@@ -116,20 +116,26 @@ public sealed partial class Reactor : IDisposable, IInterestTable
 
     /// <summary>
     /// Forgets fd before the caller closes it. close() itself removes an fd
-    /// from epoll, so this costs no syscall; events already fetched for it are
-    /// dropped by the generation check.
+    /// from epoll or kqueue, so this costs no syscall; events already fetched
+    /// for it are dropped by the generation check.
     /// </summary>
     public void Remove(int fd)
     {
-        ref FdEntry entry = ref _table[fd];
-        entry = new FdEntry { Generation = entry.Generation };
+        _poller.Forget(fd);
+        Clear(fd);
     }
 
     /// <summary>Stops watching an fd the caller keeps open (stderr handed back): the poller must be told, close() will not.</summary>
     public void Release(int fd)
     {
         _poller.Unregister(fd);
-        Remove(fd);
+        Clear(fd);
+    }
+
+    private void Clear(int fd)
+    {
+        ref FdEntry entry = ref _table[fd];
+        entry = new FdEntry { Generation = entry.Generation };
     }
 
     /// <summary>
