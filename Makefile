@@ -109,7 +109,7 @@ endif
 
 # Each step runs to its end even if an earlier one failed; one closing line
 # "N passed, M failed" sums them (scripts/run-tests.sh), logs in build/test-logs/.
-test: ## every test step, then one line "N passed, M failed" (root; installs packages; ~9 min)
+test: ## every test step, then one line "N passed, M failed" (root; installs packages; ~11 min)
 	@MAKE="$(MAKE)" $(TOP)/scripts/run-tests.sh $(TEST_TARGETS)
 
 # Every rule with a "## " comment, in this file's and the fragments' order, once each.

@@ -11,17 +11,8 @@ shift 2
 top=$(cd "$(dirname "$0")/.." && pwd)
 dest=$(mktemp -d "${TMPDIR:-/tmp}/tcpproxy-install.XXXXXX")
 trap 'rm -rf "$dest"' EXIT
-passed=0 failed=0
 
-check() { # name command...: passes when the command succeeds; its output is shown on failure
-  local name=$1 out
-  shift
-  if out=$("$@" 2>&1); then
-    echo "$name: passed"; passed=$((passed + 1))
-  else
-    echo "$name: FAILED"; printf '%s\n' "$out" | sed 's/^/    /'; failed=$((failed + 1))
-  fi
-}
+. "$top/dist/check-lib.sh"
 
 files_are() { # root expected-file...: exactly these files (and nothing else) under root
   local root=$1

@@ -11,17 +11,8 @@ binary=$1
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(mktemp -d "${TMPDIR:-/tmp}/tcpproxy-empty-root.XXXXXX")
 trap 'rm -rf "$root"' EXIT
-passed=0 failed=0
 
-check() { # name command...: passes when the command succeeds; its output is shown on failure
-  local name=$1 out
-  shift
-  if out=$("$@" 2>&1); then
-    echo "$name: passed"; passed=$((passed + 1))
-  else
-    echo "$name: FAILED"; printf '%s\n' "$out" | sed 's/^/    /'; failed=$((failed + 1))
-  fi
-}
+. "$here/check-lib.sh"
 
 install -m 0755 "$binary" "$root/tcpproxy"
 mkdir "$root/proc"

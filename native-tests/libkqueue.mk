@@ -10,7 +10,7 @@ LIBKQUEUE_DIR := $(BUILD)/libkqueue
 LIBKQUEUE_SO  := $(LIBKQUEUE_DIR)/libkqueue.so
 
 # CMake out of tree (build/libkqueue/cmake), shared library only, no tests of its own.
-libkqueue:
+libkqueue: ## build build/libkqueue/libkqueue.so from LIBKQUEUE_SRC=checkout (a testing aid)
 	@if [ -z "$(LIBKQUEUE_SRC)" ] || [ ! -f "$(LIBKQUEUE_SRC)/CMakeLists.txt" ]; then \
 	  echo "libkqueue: LIBKQUEUE_SRC must name a libkqueue checkout (git clone https://github.com/mheily/libkqueue)" >&2; exit 2; fi
 	@$(ENSURE_PACKAGES) cmake gcc make libc6-dev
@@ -28,7 +28,7 @@ KQUEUE_LIB := $(or $(LIBKQUEUE),$(LIBKQUEUE_SO))
 
 # The end-to-end classes of dotnet-test-poll, every proxy on --poller kqueue over
 # libkqueue, then the kqueue unit tests that run against the real library.
-dotnet-test-kqueue: $(TCPPROXY)
+dotnet-test-kqueue: $(TCPPROXY) ## xunit end-to-end tests on --poller kqueue through libkqueue (skipped without it)
 	@if [ ! -f "$(KQUEUE_LIB)" ]; then \
 	  echo "dotnet-test-kqueue: skipped: no libkqueue at $(KQUEUE_LIB) (make libkqueue LIBKQUEUE_SRC=checkout builds it)"; \
 	else \

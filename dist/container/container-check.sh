@@ -10,19 +10,10 @@ binary=$1
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 image=localhost/tcpproxy:check-$$
-passed=0 failed=0
 
 skip() { echo "container-check: skipped: $*"; exit 0; }
 
-check() { # name command...: passes when the command succeeds; its output is shown on failure
-  local name=$1 out
-  shift
-  if out=$("$@" 2>&1); then
-    echo "$name: passed"; passed=$((passed + 1))
-  else
-    echo "$name: FAILED"; printf '%s\n' "$out" | sed 's/^/    /'; failed=$((failed + 1))
-  fi
-}
+. "$top/dist/check-lib.sh"
 
 "$top/scripts/ensure-packages.sh" podman >/dev/null 2>&1 || skip "podman could not be installed from the Debian packages"
 info=$(podman info 2>&1) || skip "podman info fails here: $(printf '%s' "$info" | tail -1)"
