@@ -102,6 +102,7 @@ endif
 -include native-tests/reliability/reliability.mk
 -include dist/systemd/units.mk
 -include dist/examples.mk
+-include benchmarks/peers/libasync/libasync.mk
 
 # Each step runs to its end even if an earlier one failed; one closing line
 # "N passed, M failed" sums them (scripts/run-tests.sh), logs in build/test-logs/.
