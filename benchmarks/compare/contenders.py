@@ -15,6 +15,7 @@ NGINX_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 # name -> (wrapper in contenders/, options appended after the classic three arguments)
 VARIANTS = {
     "tcpproxy": ("tcpproxy", []),
+    "tcpproxy-copy": ("tcpproxy", ["--splice", "off"]),
     "tcpproxy-splice": ("tcpproxy", ["--splice", "on"]),
     "tcpproxy-auto": ("tcpproxy", ["--splice", "auto"]),
     "tcpproxy-r2": ("tcpproxy", ["--reactors", "2"]),
@@ -22,6 +23,7 @@ VARIANTS = {
     "tcpproxy-auto-r2": ("tcpproxy", ["--splice", "auto", "--reactors", "2"]),
     "refproxy": ("refproxy", []),
     "refproxy-splice": ("refproxy", ["--splice"]),
+    "libasync": ("libasync", []),
     "haproxy": ("haproxy", []),
     "nginx": ("nginx", []),
     "socat": ("socat", []),
@@ -29,8 +31,10 @@ VARIANTS = {
 BUILTIN = list(VARIANTS)
 # What a full run and a --quick run take when --contenders is not given. The quick (smoke)
 # run keeps to the default-argument contenders; socat is optional (one fork per connection).
-DEFAULT_FULL = ["tcpproxy", "tcpproxy-splice", "tcpproxy-auto", "tcpproxy-r2", "tcpproxy-splice-r2",
-                "tcpproxy-auto-r2", "refproxy", "refproxy-splice", "haproxy", "nginx"]
+# libasync (benchmarks/peers/libasync) needs an sfslite checkout to build: without one it is
+# listed as skipped, with the command that builds it.
+DEFAULT_FULL = ["tcpproxy", "tcpproxy-copy", "tcpproxy-splice", "tcpproxy-auto", "tcpproxy-r2", "tcpproxy-splice-r2",
+                "tcpproxy-auto-r2", "refproxy", "refproxy-splice", "libasync", "haproxy", "nginx"]
 DEFAULT_QUICK = ["tcpproxy", "refproxy", "haproxy", "nginx", "socat"]
 
 
@@ -60,6 +64,7 @@ def _version(cmd):
 _BINARIES = {
     "tcpproxy": lambda: os.environ.get("TCPPROXY", os.path.join(TOP, "tcpproxy")),
     "refproxy": lambda: os.environ.get("REFPROXY", os.path.join(TOP, "build/native/refproxy")),
+    "libasync": lambda: os.environ.get("LIBASYNC", os.path.join(TOP, "build/libasync/tcpproxy")),
 }
 
 
@@ -71,6 +76,10 @@ def _missing(wrapper):
     if wrapper == "refproxy":
         path = os.environ.get("REFPROXY", os.path.join(TOP, "build/native/refproxy"))
         return None if os.access(path, os.X_OK) else f"{path} not built yet (make refproxy)"
+    if wrapper == "libasync":
+        path = _BINARIES["libasync"]()
+        return None if os.access(path, os.X_OK) else (
+            f"{path} not built (make libasync SFSLITE=/path/to/sfslite-checkout)")
     if wrapper == "nginx" and not os.path.exists(os.environ.get("NGINX_STREAM_MODULE", NGINX_MODULE)):
         return "nginx stream module missing (apt package libnginx-mod-stream)"
     return None if shutil.which(wrapper) else f"{wrapper} not installed"
