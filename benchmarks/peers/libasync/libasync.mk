@@ -1,4 +1,4 @@
-# The libasync peer (benchmarks/peers/libasync/tcpproxy.C), included by the top-level Makefile.
+# The libasync peer (benchmarks/peers/libasync: tcpproxy.C, pair.C), included by the top-level Makefile.
 #   make libasync SFSLITE=/path/to/sfslite   builds libasync's async/ from that checkout (a copy
 #                            under build/libasync/src) and links build/libasync/tcpproxy
 #   make native-test-libasync  the grader on the peer: classic phases required, extra reported
@@ -9,8 +9,9 @@ LIBASYNC_DIR      := $(BUILD)/libasync
 LIBASYNC_SRC      := $(LIBASYNC_DIR)/src
 LIBASYNC_LIB      := $(LIBASYNC_SRC)/async/.libs/libasync.a
 LIBASYNC_PEER     := $(LIBASYNC_DIR)/tcpproxy
-LIBASYNC_PEER_SRC := $(TOP)/benchmarks/peers/libasync/tcpproxy.C
-LIBASYNC_BUILD    := $(TOP)/benchmarks/peers/libasync/build-libasync.sh
+LIBASYNC_PEER_DIR := $(TOP)/benchmarks/peers/libasync
+LIBASYNC_PEER_SRC := $(LIBASYNC_PEER_DIR)/tcpproxy.C $(LIBASYNC_PEER_DIR)/pair.C
+LIBASYNC_BUILD    := $(LIBASYNC_PEER_DIR)/build-libasync.sh
 LIBASYNC_CXXFLAGS := -std=gnu++11 -O2 -Wall -I$(LIBASYNC_SRC)/async -I$(LIBASYNC_SRC) -I/usr/include/tirpc
 LIBASYNC_LIBS     := -lpcre -ltirpc -lresolv
 LIBASYNC_HOWTO    := make libasync SFSLITE=/path/to/sfslite (git clone https://github.com/OkCupid/sfslite)
@@ -25,8 +26,8 @@ endif
 	@[ -f $(LIBASYNC_LIB) ] || { echo "libasync: not built yet; $(LIBASYNC_HOWTO)" >&2; exit 2; }
 	@$(MAKE) --no-print-directory $(LIBASYNC_PEER)
 
-$(LIBASYNC_PEER): $(LIBASYNC_PEER_SRC) $(LIBASYNC_LIB)
-	g++ $(LIBASYNC_CXXFLAGS) -o $@ $< $(LIBASYNC_LIB) $(LIBASYNC_LIBS)
+$(LIBASYNC_PEER): $(LIBASYNC_PEER_SRC) $(LIBASYNC_PEER_DIR)/pair.h $(LIBASYNC_LIB)
+	g++ $(LIBASYNC_CXXFLAGS) -o $@ $(LIBASYNC_PEER_SRC) $(LIBASYNC_LIB) $(LIBASYNC_LIBS)
 
 # Classic phases must pass; the extra ones are reported, indented so that run-tests.sh does
 # not count them, with a summary line of their own.
