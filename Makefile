@@ -106,6 +106,7 @@ endif
 -include dist/examples.mk
 -include dist/install.mk
 -include dist/static.mk
+-include benchmarks/peers/libasync/libasync.mk
 
 # Each step runs to its end even if an earlier one failed; one closing line
 # "N passed, M failed" sums them (scripts/run-tests.sh), logs in build/test-logs/.

@@ -65,13 +65,15 @@ def parse_args():
                    help="run rtt and connrate from K loadgen processes sharing the destination port, for "
                    "machines where one would saturate a core and more cores are free (default 1)")
     p.add_argument("--loadgen", default=os.path.join(contenders.TOP, "build/bench/loadgen"))
-    p.add_argument("--out", help="output directory (default benchmarks/results, build/bench/quick with --quick)")
+    p.add_argument("--out", help="output directory (default build/bench/compare/<UTC time>, build/bench/quick with "
+                   "--quick); benchmarks/results, the committed one, also refreshes benchmarks/README.md's summary")
     a = p.parse_args()
     quick = a.quick
     defaults = dict(reps=(1, 3), bulk_bytes=(64 * MIB, 4 * GIB), seconds=(0.5, 4.0), idle_pairs=(200, 9900),
                     strace_bytes=(16 * MIB, 256 * MIB), strace_seconds=(0.3, 2.0), startup=(3, 9),
                     out=(os.path.join(contenders.TOP, "build/bench/quick"),
-                         os.path.join(contenders.TOP, "benchmarks/results")))
+                         os.path.join(contenders.TOP, "build/bench/compare",
+                                      time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))))
     for key, (q, full) in defaults.items():
         if getattr(a, key) is None:
             setattr(a, key, q if quick else full)

@@ -23,6 +23,7 @@ VARIANTS = {
     "tcpproxy-auto-r2": ("tcpproxy", ["--splice", "auto", "--reactors", "2"]),
     "refproxy": ("refproxy", []),
     "refproxy-splice": ("refproxy", ["--splice"]),
+    "libasync": ("libasync", []),
     "haproxy": ("haproxy", []),
     "nginx": ("nginx", []),
     "socat": ("socat", []),
@@ -33,6 +34,9 @@ BUILTIN = list(VARIANTS)
 DEFAULT_FULL = ["tcpproxy", "tcpproxy-off", "tcpproxy-splice", "tcpproxy-auto", "tcpproxy-r2", "tcpproxy-splice-r2",
                 "tcpproxy-auto-r2", "refproxy", "refproxy-splice", "haproxy", "nginx"]
 DEFAULT_QUICK = ["tcpproxy", "refproxy", "haproxy", "nginx", "socat"]
+# The libasync peer (benchmarks/peers/libasync) builds only from an sfslite checkout: until it is
+# built, a full run lists it as skipped, with the command that builds it.
+DEFAULT_FULL.append("libasync")
 
 
 class Contender:
@@ -61,6 +65,7 @@ def _version(cmd):
 _BINARIES = {
     "tcpproxy": lambda: os.environ.get("TCPPROXY", os.path.join(TOP, "tcpproxy")),
     "refproxy": lambda: os.environ.get("REFPROXY", os.path.join(TOP, "build/native/refproxy")),
+    "libasync": lambda: os.environ.get("LIBASYNC", os.path.join(TOP, "build/libasync/tcpproxy")),
 }
 
 
@@ -72,6 +77,10 @@ def _missing(wrapper):
     if wrapper == "refproxy":
         path = os.environ.get("REFPROXY", os.path.join(TOP, "build/native/refproxy"))
         return None if os.access(path, os.X_OK) else f"{path} not built yet (make refproxy)"
+    if wrapper == "libasync":
+        path = _BINARIES["libasync"]()
+        return None if os.access(path, os.X_OK) else (
+            f"{path} not built (make libasync SFSLITE=/path/to/sfslite-checkout)")
     if wrapper == "nginx" and not os.path.exists(os.environ.get("NGINX_STREAM_MODULE", NGINX_MODULE)):
         return "nginx stream module missing (apt package libnginx-mod-stream)"
     return None if shutil.which(wrapper) else f"{wrapper} not installed"
