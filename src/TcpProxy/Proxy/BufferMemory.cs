@@ -16,7 +16,7 @@ namespace TcpProxy.Proxy;
 /// for a second (queues that empty and fill again under load stay one episode).
 /// Free blocks that stay unused for a trim interval give their pages back.
 /// </summary>
-internal sealed unsafe class BufferMemory : LoopTimer
+internal sealed unsafe class BufferMemory : TimerNode
 {
     // Blocks kept warm beyond those in use, and how often idle ones are trimmed.
     private const int KeepResidentBlocks = 64;
@@ -34,7 +34,6 @@ internal sealed unsafe class BufferMemory : LoopTimer
     private readonly LoopTimer _episodeEnd;
 
     public BufferMemory(int blockSize, long memoryLimit, Reactor.Reactor reactor, Log log)
-        : base(owner: null)
     {
         _pool = new BufferPool(blockSize, memoryLimit);
         _reactor = reactor;
@@ -132,6 +131,9 @@ internal sealed unsafe class BufferMemory : LoopTimer
             + seconds.ToString("0.0", CultureInfo.InvariantCulture) + " s");
         _waitsThisEpisode = 0;
     }
+
+    /// <summary>Its timer's faults go to the loop's unowned-fault report.</summary>
+    public override IFaultOwner? Owner => null;
 
     // The trim timer: pages of blocks idle for a whole interval go back to the kernel.
     protected internal override void Fire()

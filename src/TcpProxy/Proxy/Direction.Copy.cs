@@ -38,14 +38,14 @@ internal sealed unsafe partial class Direction
         {
             Received(n, filledRoom: n == firstLength + secondLength);
             _ring.Commit((int)n);
-            if (_settings.AutoSplice)
+            if (_loop.Settings.AutoSplice)
                 CountCopiedChunk(_moreExpected);
             // A short read emptied the socket: the next edge will say when there
             // is more — unless the peer's FIN came with this data, which raises none,
             // or the read stopped at an urgent mark with more queued behind it.
-            bool drained = n < firstLength + secondLength && (_reactor.ReadyOf(_source) & (IoEvents.HangUp | IoEvents.Urgent)) == 0;
+            bool drained = n < firstLength + secondLength && (_loop.Reactor.ReadyOf(_source) & (IoEvents.HangUp | IoEvents.Urgent)) == 0;
             if (drained)
-                _reactor.ClearReady(_source, IoEvents.Readable);
+                _loop.Reactor.ClearReady(_source, IoEvents.Readable);
             return Flush() && !drained;
         }
         if (n == 0)
@@ -112,8 +112,8 @@ internal sealed unsafe partial class Direction
     {
         if (Buffered == 0)
             StartStallClock();
-        _counters.BufferedBytes += n;
-        _pair.LastActivityMs = _reactor.NowMs;
+        _loop.Counters.BufferedBytes += n;
+        _pair.LastActivityMs = _loop.Reactor.NowMs;
         _moreExpected = filledRoom;
     }
 
@@ -121,7 +121,7 @@ internal sealed unsafe partial class Direction
     private void Written(long n)
     {
         _sinkCorked = _moreExpected;
-        _counters.BufferedBytes -= n;
+        _loop.Counters.BufferedBytes -= n;
         long forwarded = n;
         if (_uncounted > 0)
         {
@@ -132,17 +132,17 @@ internal sealed unsafe partial class Direction
         }
         BytesForwarded += forwarded;
         if (_isUpstream)
-            _counters.BytesUp += forwarded;
+            _loop.Counters.BytesUp += forwarded;
         else
-            _counters.BytesDown += forwarded;
-        _lastProgressMs = _reactor.NowMs;
+            _loop.Counters.BytesDown += forwarded;
+        _lastProgressMs = _loop.Reactor.NowMs;
         _pair.LastActivityMs = _lastProgressMs;
     }
 
     /// <summary>The source is empty (EAGAIN): wait for its next edge, push what a MSG_MORE write held back, give an empty buffer back.</summary>
     private bool SourceDrained()
     {
-        _reactor.ClearReady(_source, IoEvents.Readable | IoEvents.Urgent);
+        _loop.Reactor.ClearReady(_source, IoEvents.Readable | IoEvents.Urgent);
         _moreExpected = false;
         if (_sinkCorked && Buffered == 0)
             Uncork();
@@ -154,7 +154,7 @@ internal sealed unsafe partial class Direction
     private void ReturnBufferIfEmpty()
     {
         if (Buffered == 0 && _ring.HasMemory)
-            _memory.Return(this, discardData: false);
+            _loop.Memory.Return(this, discardData: false);
     }
 
     /// <summary>The source ran dry after a MSG_MORE write: push what the kernel held back.</summary>
@@ -167,9 +167,9 @@ internal sealed unsafe partial class Direction
 
     private void WaitForSink()
     {
-        _reactor.ClearReady(_sink, IoEvents.Writable);
+        _loop.Reactor.ClearReady(_sink, IoEvents.Writable);
         _waitingForSink = true;
-        _reactor.Watch(_sink, IoEvents.Writable, true);
+        _loop.Reactor.Watch(_sink, IoEvents.Writable, true);
     }
 
     /// <summary>Passes the source's EOF on; returns false when that finished the pair.</summary>
@@ -178,7 +178,7 @@ internal sealed unsafe partial class Direction
         if (SinkShutDown)
             return true;
         SinkShutDown = true;
-        _reactor.Timers.Cancel(this);
+        _loop.Reactor.Timers.Cancel(this);
         int rc = Sys.ShutdownWrite(_sink);
         // ENOTCONN: the peer reset already; the other direction will see it on its read.
         if (rc < 0 && _pair.Log.IsVerbose)

@@ -69,7 +69,7 @@ internal sealed unsafe partial class Direction
     /// <summary>Readies the splice state of a pooled direction for a new connection (its pipe went back when it closed).</summary>
     private void OpenSplice()
     {
-        _spliceWanted = _pipes != null && _settings.Splice == SpliceMode.On;
+        _spliceWanted = _loop.Pipes != null && _loop.Settings.Splice == SpliceMode.On;
         _pipe = Pipe.None;
         _inPipe = 0;
         _pipeOutOfSlots = false;
@@ -83,7 +83,7 @@ internal sealed unsafe partial class Direction
     /// </summary>
     private bool SpliceNextChunk()
     {
-        if (!_ring.IsEmpty || (_reactor.ReadyOf(_source) & IoEvents.Urgent) != 0)
+        if (!_ring.IsEmpty || (_loop.Reactor.ReadyOf(_source) & IoEvents.Urgent) != 0)
             return false;
         if (_inPipe > 0)
             return !_pipeOutOfSlots;
@@ -91,14 +91,14 @@ internal sealed unsafe partial class Direction
     }
 
     /// <summary>Room below the high-water mark: the pipe and the ring together hold at most the buffer size.</summary>
-    private bool HasRoom() => Buffered < _settings.BufferSize;
+    private bool HasRoom() => Buffered < _loop.Settings.BufferSize;
 
     /// <summary>Splices one chunk from the source into the pipe; false when reading stops for now (or the pair closed).</summary>
     private bool SpliceIn()
     {
-        if (!_pipe.IsOpen && !_pipes!.TryTake(out _pipe, out _))
+        if (!_pipe.IsOpen && !_loop.Pipes!.TryTake(out _pipe, out _))
             return CopyIn(); // no descriptor or memory for a pipe: this chunk is copied
-        int room = _settings.BufferSize - _inPipe;
+        int room = _loop.Settings.BufferSize - _inPipe;
         if (room == 0)
         {
             PauseReading();
@@ -109,7 +109,7 @@ internal sealed unsafe partial class Direction
         {
             Received(n, filledRoom: n == room);
             _inPipe += (int)n;
-            if (_settings.AutoSplice)
+            if (_loop.Settings.AutoSplice)
                 CountSplicedChunk(_moreExpected);
             return Flush();
         }
@@ -181,7 +181,7 @@ internal sealed unsafe partial class Direction
     {
         if (!_pipe.IsOpen)
             return;
-        _pipes!.Return(_pipe, _inPipe);
+        _loop.Pipes!.Return(_pipe, _inPipe);
         _pipe = Pipe.None;
     }
 
@@ -203,7 +203,7 @@ internal sealed unsafe partial class Direction
             return;
         _streak = 0;
         _spliceWanted = true;
-        _counters.SwitchesToSplice++;
+        _loop.Counters.SwitchesToSplice++;
     }
 
     // --splice auto, splicing: short splices in a row mean the stream went quiet.
@@ -216,6 +216,6 @@ internal sealed unsafe partial class Direction
             return;
         _streak = 0;
         _spliceWanted = false;
-        _counters.SwitchesToCopy++;
+        _loop.Counters.SwitchesToCopy++;
     }
 }

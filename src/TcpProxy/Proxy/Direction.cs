@@ -21,17 +21,14 @@ namespace TcpProxy.Proxy;
 /// pipe, with the same high-water mark counted in bytes by the direction; the
 /// ring and the pipe are never both non-empty, so no byte overtakes another.
 /// </summary>
-internal sealed unsafe partial class Direction : LoopTimer, IListNode<Direction>
+internal sealed unsafe partial class Direction : TimerNode, IListNode<Direction>
 {
     // Reads per callback before yielding to other fds (libuv uses 32 for the same reason).
     private const int ReadBudget = 16;
 
     private readonly ProxyPair _pair;
-    private readonly Reactor.Reactor _reactor;
-    private readonly PairSettings _settings;
-    private readonly ProxyCounters _counters;
-    private readonly BufferMemory _memory;
-    private readonly PipePool? _pipes;
+    // One reference to the loop's parts (reactor, settings, counters, memory, pipes), not one each.
+    private readonly LoopParts _loop;
     private readonly bool _isUpstream;
     private readonly RingBuffer _ring;
     private int _source;
@@ -58,18 +55,13 @@ internal sealed unsafe partial class Direction : LoopTimer, IListNode<Direction>
 
     public bool IsWaitingForBuffer => _waitingLinks.IsListed;
 
-    /// <summary><paramref name="pipes"/>: null unless splicing (--splice on or auto).</summary>
-    public Direction(ProxyPair pair, bool isUpstream, Reactor.Reactor reactor, PairSettings settings, ProxyCounters counters, BufferMemory memory, PipePool? pipes)
-        : base(owner: pair)
+    /// <summary>The loop's pipes are null unless splicing (--splice on or auto).</summary>
+    public Direction(ProxyPair pair, bool isUpstream, LoopParts loop)
     {
         _pair = pair;
         _isUpstream = isUpstream;
-        _reactor = reactor;
-        _settings = settings;
-        _counters = counters;
-        _memory = memory;
-        _pipes = pipes;
-        _ring = new RingBuffer(settings.BufferSize);
+        _loop = loop;
+        _ring = new RingBuffer(loop.Settings.BufferSize);
     }
 
     /// <summary>"up" (client to server) or "down"; for logs.</summary>
@@ -123,7 +115,7 @@ internal sealed unsafe partial class Direction : LoopTimer, IListNode<Direction>
 
     public void Start()
     {
-        if (_preload != null && !_ring.HasMemory && !_memory.TryAttach(this))
+        if (_preload != null && !_ring.HasMemory && !_loop.Memory.TryAttach(this))
             return; // BufferGranted starts it
         StartWithBuffer();
     }
@@ -146,13 +138,13 @@ internal sealed unsafe partial class Direction : LoopTimer, IListNode<Direction>
             _ring.GetFreeSegments(out byte* first, out int firstLength, out _, out _);
             _preload.CopyTo(new Span<byte>(first, firstLength));
             _ring.Commit(_preload.Length);
-            _counters.BufferedBytes += _preload.Length;
+            _loop.Counters.BufferedBytes += _preload.Length;
             _uncounted = _preload.Length;
             _preload = null;
             // The header goes first, as soon as the sink is writable (the loop calls back).
             StartStallClock();
             _waitingForSink = true;
-            _reactor.Watch(_sink, IoEvents.Writable, true);
+            _loop.Reactor.Watch(_sink, IoEvents.Writable, true);
         }
         ResumeReading();
     }
@@ -160,11 +152,11 @@ internal sealed unsafe partial class Direction : LoopTimer, IListNode<Direction>
     /// <summary>Cancels the timer and gives the buffer back, dropping what it held; the pair closes the fds.</summary>
     public void Release()
     {
-        _reactor.Timers.Cancel(this);
-        _counters.BufferedBytes -= Buffered;
-        _memory.Forget(this);
+        _loop.Reactor.Timers.Cancel(this);
+        _loop.Counters.BufferedBytes -= Buffered;
+        _loop.Memory.Forget(this);
         if (_ring.HasMemory)
-            _memory.Return(this, discardData: true);
+            _loop.Memory.Return(this, discardData: true);
         _preload = null;
         // A pipe that still holds bytes is closed by the pool, not lent again.
         ReleasePipe();
@@ -176,7 +168,7 @@ internal sealed unsafe partial class Direction : LoopTimer, IListNode<Direction>
         {
             // In splice mode too the direction holds a block while bytes are in
             // flight: its share of --buffer-memory (see Direction.Splice.cs).
-            if (!_ring.HasMemory && !_memory.TryAttach(this))
+            if (!_ring.HasMemory && !_loop.Memory.TryAttach(this))
             {
                 // No buffer free: back-pressure; BufferGranted resumes reading.
                 PauseReading();
@@ -191,14 +183,14 @@ internal sealed unsafe partial class Direction : LoopTimer, IListNode<Direction>
     public void OnSinkWritable()
     {
         _waitingForSink = false;
-        _reactor.Watch(_sink, IoEvents.Writable, false);
+        _loop.Reactor.Watch(_sink, IoEvents.Writable, false);
         Flush();
     }
 
     private void PauseReading()
     {
         _reading = false;
-        _reactor.Watch(_source, IoEvents.Readable, false);
+        _loop.Reactor.Watch(_source, IoEvents.Readable, false);
     }
 
     private void ResumeReading()
@@ -206,7 +198,7 @@ internal sealed unsafe partial class Direction : LoopTimer, IListNode<Direction>
         if (SourceEnded)
             return;
         _reading = true;
-        _reactor.Watch(_source, IoEvents.Readable, true);
+        _loop.Reactor.Watch(_source, IoEvents.Readable, true);
     }
 
     private void EndSource(int errno)
@@ -225,19 +217,22 @@ internal sealed unsafe partial class Direction : LoopTimer, IListNode<Direction>
 
     private void StartStallClock()
     {
-        _lastProgressMs = _reactor.NowMs;
+        _lastProgressMs = _loop.Reactor.NowMs;
         if (!IsArmed)
-            _reactor.Timers.Arm(this, _lastProgressMs + _settings.StallTimeoutMs);
+            _loop.Reactor.Timers.Arm(this, _lastProgressMs + _loop.Settings.StallTimeoutMs);
     }
+
+    /// <summary>A stall timer's faults are its pair's.</summary>
+    public override IFaultOwner Owner => _pair;
 
     protected internal override void Fire()
     {
         if (Buffered == 0)
             return;
-        long stalledMs = _reactor.NowMs - _lastProgressMs;
-        if (stalledMs >= _settings.StallTimeoutMs)
+        long stalledMs = _loop.Reactor.NowMs - _lastProgressMs;
+        if (stalledMs >= _loop.Settings.StallTimeoutMs)
             _pair.Abort(CloseReason.Stall, 0, "stalled: " + Buffered.ToString(CultureInfo.InvariantCulture) + " B buffered " + Name + " unwritten for " + (stalledMs / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " s");
         else
-            _reactor.Timers.Arm(this, _lastProgressMs + _settings.StallTimeoutMs);
+            _loop.Reactor.Timers.Arm(this, _lastProgressMs + _loop.Settings.StallTimeoutMs);
     }
 }

@@ -7,7 +7,7 @@ namespace TcpProxy.Proxy;
 /// descriptors come back once bulk traffic stops. Armed only while idle
 /// pipes exist, so a loop without splice traffic never wakes for it.
 /// </summary>
-internal sealed class PipeReaper : LoopTimer
+internal sealed class PipeReaper : TimerNode
 {
     private const long PipeIdleMs = 1_000;
 
@@ -15,7 +15,6 @@ internal sealed class PipeReaper : LoopTimer
     private readonly Reactor.Reactor _reactor;
 
     public PipeReaper(PipePool pool, Reactor.Reactor reactor)
-        : base(owner: null)
     {
         _pool = pool;
         _reactor = reactor;
@@ -27,6 +26,9 @@ internal sealed class PipeReaper : LoopTimer
         if (!IsArmed && _pool.Idle > 0)
             _reactor.Timers.Arm(this, _reactor.NowMs + PipeIdleMs);
     }
+
+    /// <summary>Its timer's faults go to the loop's unowned-fault report.</summary>
+    public override IFaultOwner? Owner => null;
 
     protected internal override void Fire()
     {

@@ -22,15 +22,15 @@ internal sealed partial class ProxyPair
     /// <summary>Takes over an accepted client and starts connecting it to the destination.</summary>
     public void Connect(int client, long number, string? peerName, byte[]? proxyHeader)
     {
-        Reopen(number, peerName, _reactor.NowMs);
+        Reopen(number, peerName, _loop.Reactor.NowMs);
         _phase = Phase.Connecting;
         _client = client;
         _server = -1;
-        _set = _destinations.Current;
+        _set = _loop.Destinations.Current;
         _addressIndex = 0;
         _lastError = 0;
         _proxyHeader = proxyHeader;
-        _connections.Opened(this);
+        _loop.Connections.Opened(this);
         // Runs inside the listener's callback: a fault from here on is this
         // pair's to clean up, not the listener's.
         try
@@ -49,7 +49,7 @@ internal sealed partial class ProxyPair
         for (; _addressIndex < destinations.Length; _addressIndex++)
         {
             ref SocketAddress destination = ref destinations[_addressIndex];
-            int fd = _admission.OpenSocket(destination.Family);
+            int fd = _loop.Admission.OpenSocket(destination.Family);
             if (fd < 0)
             {
                 _lastError = -fd;
@@ -61,7 +61,7 @@ internal sealed partial class ProxyPair
                 rc = Sys.Connect(fd, destination);
             if (rc == 0 || rc == -Errno.EINPROGRESS)
             {
-                int added = _reactor.Add(fd, this, IoEvents.None, owner: this);
+                int added = _loop.Reactor.Add(fd, this, IoEvents.None, owner: this);
                 if (added == 0)
                 {
                     _server = fd;
@@ -71,8 +71,8 @@ internal sealed partial class ProxyPair
                     }
                     else
                     {
-                        _reactor.Watch(fd, IoEvents.Writable, true);
-                        _reactor.Timers.Arm(_timer, _reactor.NowMs + _settings.ConnectTimeoutMs);
+                        _loop.Reactor.Watch(fd, IoEvents.Writable, true);
+                        _loop.Reactor.Timers.Arm(this, _loop.Reactor.NowMs + _loop.Settings.ConnectTimeoutMs);
                     }
                     return;
                 }
@@ -80,7 +80,7 @@ internal sealed partial class ProxyPair
             }
             else
             {
-                _counters.ConnectFailures++;
+                _loop.Counters.ConnectFailures++;
             }
             _lastError = -rc;
             Sys.Close(fd);
@@ -90,16 +90,16 @@ internal sealed partial class ProxyPair
 
     private void OnConnectWritable()
     {
-        _reactor.Watch(_server, IoEvents.Writable, false);
+        _loop.Reactor.Watch(_server, IoEvents.Writable, false);
         int error = Sys.GetPendingError(_server);
         if (error == 0)
         {
-            _reactor.Timers.Cancel(_timer);
+            _loop.Reactor.Timers.Cancel(this);
             Connected();
             return;
         }
         _lastError = error;
-        _counters.ConnectFailures++;
+        _loop.Counters.ConnectFailures++;
         AbandonAttempt();
         _addressIndex++;
         TryNextAddress();
@@ -109,10 +109,10 @@ internal sealed partial class ProxyPair
     private void OnConnectTimeout()
     {
         _lastError = Errno.ETIMEDOUT;
-        _counters.ConnectFailures++;
+        _loop.Counters.ConnectFailures++;
         if (Log.IsVerbose)
             Log.Verbose(Describe() + ": connecting to " + _set.Names[_addressIndex] + " timed out after "
-                + (_settings.ConnectTimeoutMs / 1000.0).ToString("0.###", CultureInfo.InvariantCulture) + " s");
+                + (_loop.Settings.ConnectTimeoutMs / 1000.0).ToString("0.###", CultureInfo.InvariantCulture) + " s");
         AbandonAttempt();
         _addressIndex++;
         TryNextAddress();
@@ -121,17 +121,17 @@ internal sealed partial class ProxyPair
     /// <summary>Closes the server socket of the attempt under way, if any.</summary>
     private void AbandonAttempt()
     {
-        _reactor.Timers.Cancel(_timer);
+        _loop.Reactor.Timers.Cancel(this);
         if (_server < 0)
             return;
-        _reactor.Remove(_server);
+        _loop.Reactor.Remove(_server);
         Sys.Close(_server);
         _server = -1;
     }
 
     private void Connected()
     {
-        _destinations.ClientConnected();
+        _loop.Destinations.ClientConnected();
         Sys.SetNoDelay(_server);
         StartForwarding();
     }
@@ -140,8 +140,8 @@ internal sealed partial class ProxyPair
     {
         // Everything was tried: warn at the normal level, since the operator must act.
         CloseReason reason = _lastError == Errno.ETIMEDOUT ? CloseReason.ConnectTimeout : CloseReason.ConnectFailed;
-        _destinations.ClientFailed();
-        Log.Warning(Describe() + ": cannot connect to " + _settings.DestinationName + ": " + Errno.Name(_lastError)
+        _loop.Destinations.ClientFailed();
+        Log.Warning(Describe() + ": cannot connect to " + _loop.Settings.DestinationName + ": " + Errno.Name(_lastError)
             + (reason == CloseReason.ConnectTimeout ? " (connect timeout)" : "") + "; resetting the client");
         ResetClient(reason, _lastError);
     }
@@ -159,7 +159,7 @@ internal sealed partial class ProxyPair
         Sys.Close(_client);
         _client = -1;
         _proxyHeader = null;
-        _connections.Closed(this, reason, errno, serverName: null, bytesUp: 0, bytesDown: 0);
+        _loop.Connections.Closed(this, reason, errno, serverName: null, bytesUp: 0, bytesDown: 0);
         _pool.Return(this);
     }
 }

@@ -13,14 +13,15 @@ namespace TcpProxy.Proxy;
 /// have passed EOF on, or at once on a write error, a stall, the idle timeout
 /// or the end of a drain.
 ///
-/// A pair is few objects (itself, two directions that are their own stall
-/// timers, two ring wrappers, one timer for the connect and idle deadlines),
+/// A pair is few objects (itself — also its own timer, for the connect and
+/// idle deadlines — two directions that are their own stall timers, and two
+/// ring wrappers),
 /// handles its fds' events itself (<see cref="IFdHandler"/>: no delegates),
 /// holds ring memory only while data is in flight, and goes back to the
 /// loop's <see cref="PairPool"/> when it closes, so serving a connection
 /// allocates nothing in steady state.
 /// </summary>
-internal sealed partial class ProxyPair : IFdHandler, IFaultOwner
+internal sealed partial class ProxyPair : TimerNode, IFdHandler, IFaultOwner
 {
     private enum Phase : byte
     {
@@ -29,17 +30,11 @@ internal sealed partial class ProxyPair : IFdHandler, IFaultOwner
         Forwarding,
     }
 
-    private readonly Reactor.Reactor _reactor;
-    private readonly PairSettings _settings;
-    private readonly ProxyCounters _counters;
-    private readonly ConnectionTracker _connections;
-    private readonly Admission _admission;
-    private readonly Destinations _destinations;
+    // One reference to the loop's parts, not one per part: every idle pair pays for each field.
+    private readonly LoopParts _loop;
     private readonly PairPool _pool;
     private readonly Direction _upstream;
     private readonly Direction _downstream;
-    // The connect deadline while connecting, the idle deadline while forwarding.
-    private readonly PairTimer _timer;
     private Phase _phase;
     private int _client = -1;
     private int _server = -1;
@@ -47,18 +42,12 @@ internal sealed partial class ProxyPair : IFdHandler, IFaultOwner
     public ProxyPair(PairPool pool, LoopParts loop)
     {
         _pool = pool;
-        _reactor = loop.Reactor;
-        _settings = loop.Settings;
-        _counters = loop.Counters;
-        _connections = loop.Connections;
-        _admission = loop.Admission;
-        _destinations = loop.Destinations;
-        _upstream = new Direction(this, isUpstream: true, loop.Reactor, loop.Settings, loop.Counters, loop.Memory, loop.Pipes);
-        _downstream = new Direction(this, isUpstream: false, loop.Reactor, loop.Settings, loop.Counters, loop.Memory, loop.Pipes);
-        _timer = new PairTimer(this);
+        _loop = loop;
+        _upstream = new Direction(this, isUpstream: true, loop);
+        _downstream = new Direction(this, isUpstream: false, loop);
     }
 
-    public Log Log => _connections.Log;
+    public Log Log => _loop.Connections.Log;
 
     public bool IsConnecting => _phase == Phase.Connecting;
 
@@ -92,7 +81,7 @@ internal sealed partial class ProxyPair : IFdHandler, IFaultOwner
     private void StartForwarding()
     {
         _phase = Phase.Forwarding;
-        Reactor.Reactor reactor = _reactor;
+        Reactor.Reactor reactor = _loop.Reactor;
         LastActivityMs = reactor.NowMs;
         _upstream.Open(_client, _server);
         _downstream.Open(_server, _client);
@@ -106,8 +95,8 @@ internal sealed partial class ProxyPair : IFdHandler, IFaultOwner
         }
         if (Log.IsVerbose)
             Log.Verbose(Describe() + " connected to " + _set.Names[_addressIndex]);
-        if (_settings.IdleTimeoutMs > 0)
-            reactor.Timers.Arm(_timer, LastActivityMs + _settings.IdleTimeoutMs);
+        if (_loop.Settings.IdleTimeoutMs > 0)
+            reactor.Timers.Arm(this, LastActivityMs + _loop.Settings.IdleTimeoutMs);
         _upstream.Start();
         _downstream.Start();
     }
@@ -152,8 +141,11 @@ internal sealed partial class ProxyPair : IFdHandler, IFaultOwner
             + (wasOpen ? "; connection aborted" : " after the connection closed"));
     }
 
+    /// <summary>Its own timer's faults are its own.</summary>
+    public override IFaultOwner Owner => this;
+
     /// <summary>The pair's one timer: the connect deadline, then the idle deadline.</summary>
-    internal void OnTimer()
+    protected internal override void Fire()
     {
         if (_phase == Phase.Connecting)
             OnConnectTimeout();
@@ -164,10 +156,10 @@ internal sealed partial class ProxyPair : IFdHandler, IFaultOwner
     // The timer is armed once and re-files itself: activity only stores a time (as the stall timer does).
     private void OnIdleTimer()
     {
-        long idleMs = _reactor.NowMs - LastActivityMs;
-        if (idleMs < _settings.IdleTimeoutMs)
+        long idleMs = _loop.Reactor.NowMs - LastActivityMs;
+        if (idleMs < _loop.Settings.IdleTimeoutMs)
         {
-            _reactor.Timers.Arm(_timer, LastActivityMs + _settings.IdleTimeoutMs);
+            _loop.Reactor.Timers.Arm(this, LastActivityMs + _loop.Settings.IdleTimeoutMs);
             return;
         }
         // Nothing buffered: an orderly close. Data stuck in a ring would be lost: say so with RST.
@@ -180,8 +172,8 @@ internal sealed partial class ProxyPair : IFdHandler, IFaultOwner
         if (_phase != Phase.Forwarding)
             return;
         _phase = Phase.Free;
-        Reactor.Reactor reactor = _reactor;
-        reactor.Timers.Cancel(_timer);
+        Reactor.Reactor reactor = _loop.Reactor;
+        reactor.Timers.Cancel(this);
         _upstream.Release();
         _downstream.Release();
         reactor.Remove(_client);
@@ -200,7 +192,7 @@ internal sealed partial class ProxyPair : IFdHandler, IFaultOwner
                 + (errno != 0 ? " " + Errno.Name(errno) : "") + " (" + detail + ")" + ReadErrors());
         _client = _server = -1;
         _proxyHeader = null;
-        _connections.Closed(this, reason, errno, _set.Names[_addressIndex], _upstream.BytesForwarded, _downstream.BytesForwarded);
+        _loop.Connections.Closed(this, reason, errno, _set.Names[_addressIndex], _upstream.BytesForwarded, _downstream.BytesForwarded);
         _pool.Return(this);
     }
 

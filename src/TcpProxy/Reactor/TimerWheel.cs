@@ -18,13 +18,13 @@ public sealed class TimerWheel
     private readonly int _mask;
     // Slots 0..n-1, then one list of timers found due and waiting to fire:
     // callbacks may cancel any of them, which must unlink from there too.
-    private readonly LoopTimer?[] _lists;
+    private readonly TimerNode?[] _lists;
     private readonly int _firingList;
     private long _nextTick;
-    private readonly Action<LoopTimer, Exception>? _onFault;
+    private readonly Action<TimerNode, Exception>? _onFault;
 
     /// <summary><paramref name="onFault"/> hears what a timer threw (the wheel goes on firing the others); without it, the exception propagates.</summary>
-    public TimerWheel(long nowMs, int tickMs = 10, int slotCount = 1024, Action<LoopTimer, Exception>? onFault = null)
+    public TimerWheel(long nowMs, int tickMs = 10, int slotCount = 1024, Action<TimerNode, Exception>? onFault = null)
     {
         if (tickMs <= 0)
             throw new ArgumentOutOfRangeException(nameof(tickMs));
@@ -32,7 +32,7 @@ public sealed class TimerWheel
             throw new ArgumentOutOfRangeException(nameof(slotCount), "must be a power of two");
         _tickMs = tickMs;
         _mask = slotCount - 1;
-        _lists = new LoopTimer?[slotCount + 1];
+        _lists = new TimerNode?[slotCount + 1];
         _firingList = slotCount;
         _nextTick = nowMs / tickMs;
         _onFault = onFault;
@@ -46,7 +46,7 @@ public sealed class TimerWheel
     internal long SlotsVisited { get; private set; }
 
     /// <summary>Arms the timer for deadlineMs, or moves its deadline if it is armed already.</summary>
-    public void Arm(LoopTimer timer, long deadlineMs)
+    public void Arm(TimerNode timer, long deadlineMs)
     {
         long dueTick = Math.Max(CeilingTick(deadlineMs), _nextTick);
         timer.DeadlineMs = deadlineMs;
@@ -61,7 +61,7 @@ public sealed class TimerWheel
         Link(timer, (int)(dueTick & _mask));
     }
 
-    public void Cancel(LoopTimer timer)
+    public void Cancel(TimerNode timer)
     {
         if (timer.IsArmed)
             Unlink(timer);
@@ -132,13 +132,13 @@ public sealed class TimerWheel
     private void CollectDue(int slot, long targetTick)
     {
         SlotsVisited++;
-        LoopTimer? timer = _lists[slot];
+        TimerNode? timer = _lists[slot];
         _lists[slot] = null;
         while (timer != null)
         {
-            LoopTimer? next = timer.Next;
+            TimerNode? next = timer.Next;
             timer.Next = timer.Previous = null;
-            timer.List = LoopTimer.Unlinked;
+            timer.List = TimerNode.Unlinked;
             ArmedCount--;
             long dueTick = Math.Max(CeilingTick(timer.DeadlineMs), timer.DueTick);
             if (dueTick <= targetTick)
@@ -156,7 +156,7 @@ public sealed class TimerWheel
 
     private void FireCollected()
     {
-        while (_lists[_firingList] is LoopTimer timer)
+        while (_lists[_firingList] is TimerNode timer)
         {
             Unlink(timer);
             if (_onFault is null)
@@ -176,9 +176,9 @@ public sealed class TimerWheel
         }
     }
 
-    private void Link(LoopTimer timer, int list)
+    private void Link(TimerNode timer, int list)
     {
-        LoopTimer? head = _lists[list];
+        TimerNode? head = _lists[list];
         timer.Previous = null;
         timer.Next = head;
         if (head != null)
@@ -188,7 +188,7 @@ public sealed class TimerWheel
         ArmedCount++;
     }
 
-    private void Unlink(LoopTimer timer)
+    private void Unlink(TimerNode timer)
     {
         if (timer.Previous != null)
             timer.Previous.Next = timer.Next;
@@ -197,7 +197,7 @@ public sealed class TimerWheel
         if (timer.Next != null)
             timer.Next.Previous = timer.Previous;
         timer.Next = timer.Previous = null;
-        timer.List = LoopTimer.Unlinked;
+        timer.List = TimerNode.Unlinked;
         ArmedCount--;
     }
 }
