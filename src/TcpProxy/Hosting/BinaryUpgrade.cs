@@ -24,9 +24,9 @@ internal sealed class BinaryUpgrade : IFdHandler
 {
     public const string ReadyFdVariable = "TCPPROXY_UPGRADE_READY_FD";
 
-    // Variables that described this process's own start, not the new one's.
-    private static readonly string[] NotInherited =
-        ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "WATCHDOG_PID", SocketActivation.UpgradeFromVariable, ReadyFdVariable];
+    /// <summary>What describes the sockets a process was handed: read once at start-up, never passed on as it is.</summary>
+    public static readonly string[] HandOverVariables =
+        ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", SocketActivation.UpgradeFromVariable, ReadyFdVariable];
 
     // A failed new process is looked for among the ended this often; one that closed the pipe
     // yet runs on is killed after KillAfterPolls, and the wait ends after MaxPolls in any case.
@@ -119,7 +119,8 @@ internal sealed class BinaryUpgrade : IFdHandler
         foreach (DictionaryEntry variable in System.Environment.GetEnvironmentVariables())
         {
             string name = (string)variable.Key;
-            if (Array.IndexOf(NotInherited, name) < 0)
+            // WATCHDOG_PID names this process: the new one pings for itself.
+            if (Array.IndexOf(HandOverVariables, name) < 0 && name != "WATCHDOG_PID")
                 variables.Add(name + "=" + (string?)variable.Value);
         }
         var names = new string[sockets.Length];

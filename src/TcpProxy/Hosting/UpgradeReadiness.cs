@@ -21,7 +21,7 @@ internal sealed class UpgradeReadiness
     {
         string? value = Environment.GetEnvironmentVariable(BinaryUpgrade.ReadyFdVariable);
         // Hygiene: nothing this process starts later may mistake the hand-over for its own.
-        foreach (string name in new[] { "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", SocketActivation.UpgradeFromVariable, BinaryUpgrade.ReadyFdVariable })
+        foreach (string name in BinaryUpgrade.HandOverVariables)
             Environment.SetEnvironmentVariable(name, null);
         if (passed is not { FromUpgrade: true } || !int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int fd) || fd < 3)
             return null;
